@@ -1,0 +1,61 @@
+"""concurrency_lab: measure threads, processes and asyncio on your own machine.
+
+The public API is listed in `__all__`. Names are imported on first use
+(PEP 562), so a worker process that imports this package to run a task pays
+for almost nothing, and nothing here ever imports matplotlib or ipywidgets.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # running
+    "run": "concurrency_lab.api",
+    "Runner": "concurrency_lab.runners",
+    "SequentialRunner": "concurrency_lab.runners",
+    "ThreadRunner": "concurrency_lab.runners",
+    "ProcessRunner": "concurrency_lab.runners",
+    "AsyncioRunner": "concurrency_lab.runners",
+    "EventStream": "concurrency_lab.runners",
+    "make_runner": "concurrency_lab.runners",
+    "UnpicklableError": "concurrency_lab.runners",
+    "RUNNERS": "concurrency_lab.runners",
+    "sweep": "concurrency_lab.experiments",
+    # records
+    "TaskEvent": "concurrency_lab.records",
+    "RunRecord": "concurrency_lab.records",
+    "TaskFailed": "concurrency_lab.records",
+    "RecordsFileError": "concurrency_lab.records",
+    "save_records": "concurrency_lab.records",
+    "load_records": "concurrency_lab.records",
+    "records_to_dataframe": "concurrency_lab.records",
+    "summaries_to_dataframe": "concurrency_lab.records",
+    # workloads and the demo server
+    "workloads": "concurrency_lab.workloads",
+    "calibrate": "concurrency_lab.workloads",
+    "WORKLOADS": "concurrency_lab.workloads",
+    "LocalHTTPServer": "concurrency_lab.servers",
+    # facts about this machine
+    "system_info": "concurrency_lab.info",
+    "config": "concurrency_lab.config",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'concurrency_lab' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if module.endswith("." + name) else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

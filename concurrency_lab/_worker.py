@@ -1,0 +1,94 @@
+"""Code that runs inside a worker: the timed call, and unpacking shipped functions.
+
+Kept apart and light on purpose: a spawn or forkserver worker imports this
+module (and `concurrency_lab/__init__`) before its first task, so anything heavy
+here would be paid in every pool's start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import traceback
+from time import perf_counter_ns, thread_time_ns
+from typing import Any, Callable
+
+_get_ident = threading.get_ident
+
+# os.getpid() is a real syscall (~190 ns): cache it, and refresh it in a forked child.
+_PID = os.getpid()
+
+
+def _refresh_pid() -> None:
+    global _PID
+    _PID = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_refresh_pid)
+
+#: Raw outcome of one task: (result, start_ns, end_ns, cpu_ns, pid, thread_id, error).
+Outcome = tuple
+
+
+def call_timed(fn: Callable[[Any], Any], item: Any) -> Outcome:
+    """Run `fn(item)` and time it; an exception becomes text, never a raise.
+
+    Returning the error as text keeps one failing task from hiding the timings
+    of the others, and survives exceptions that cannot be pickled.
+    """
+    c0 = thread_time_ns()
+    t0 = perf_counter_ns()
+    try:
+        result = fn(item)
+    except BaseException as exc:  # noqa: BLE001 - a task's failure is data here
+        t1 = perf_counter_ns()
+        return None, t0, t1, thread_time_ns() - c0, _PID, _get_ident(), _describe(exc)
+    t1 = perf_counter_ns()
+    return result, t0, t1, thread_time_ns() - c0, _PID, _get_ident(), None
+
+
+def call_chunk(fn: Callable[[Any], Any], items: list) -> list[Outcome]:
+    """Run a chunk of items one after another, each timed on its own."""
+    return [call_timed(fn, item) for item in items]
+
+
+def _describe(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def ready(_: object = None) -> int:
+    """A no-op task that proves a worker is up; returns its pid."""
+    return _PID
+
+
+# -- functions shipped by value (cloudpickle) ---------------------------------
+
+_SHIPPED: dict[str, Callable] = {}
+
+
+class Shipped:
+    """A function sent by value, unpickled once per worker and then cached.
+
+    A function defined in a notebook lives in `__main__`, which a spawn or
+    forkserver worker cannot import; cloudpickle sends its code instead. The
+    bytes travel with each task (they are small), but only the first task in
+    each worker pays for `cloudpickle.loads`.
+    """
+
+    __slots__ = ("key", "payload", "name")
+
+    def __init__(self, key: str, payload: bytes, name: str) -> None:
+        self.key, self.payload, self.name = key, payload, name
+
+    def __reduce__(self):
+        return _load_shipped, (self.key, self.payload, self.name)
+
+
+def _load_shipped(key: str, payload: bytes, name: str) -> Callable:
+    fn = _SHIPPED.get(key)
+    if fn is None:
+        import cloudpickle  # only workers that receive a shipped function pay for this
+
+        fn = _SHIPPED[key] = cloudpickle.loads(payload)
+    return fn

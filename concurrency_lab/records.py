@@ -1,0 +1,388 @@
+"""What a run leaves behind: frozen records of every task and of the run.
+
+A `TaskEvent` is one task as the worker saw it; a `RunRecord` is one run of a
+workload on one backend, with the machine it ran on. Both convert to a pandas
+DataFrame in one call and round-trip exactly through JSON lines or CSV, so a
+recorded sweep from a 16-core workstation can be replayed in class.
+
+pandas is imported lazily: worker processes import this module and must stay light.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import platform
+import sys
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+#: Bump when a field is added or changes meaning; `load_records` refuses newer files.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEvent:
+    """One task, timed where it ran. Times are seconds since the run started,
+    all read from one system-wide monotonic clock (`time.perf_counter_ns`)."""
+
+    index: int
+    """Position of the task's input in the run's input sequence."""
+    worker: str
+    """Label of the worker that ran it: "w0", "w1", ... in order of first completion."""
+    pid: int
+    """Process id of the worker."""
+    thread_id: int
+    """`threading.get_ident()` of the worker thread."""
+    submit: float
+    """When the parent handed the task to the pool."""
+    start: float
+    """When the worker began the call (after unpickling, for processes)."""
+    end: float
+    """When the worker's call returned or raised."""
+    collected: float
+    """When the parent saw the result: end-to-collected is collection overhead."""
+    cpu: float
+    """CPU seconds the task's own thread used (`time.thread_time`)."""
+    ok: bool
+    """False when the task raised, its worker died, or it timed out."""
+    error: str = ""
+    """Why it failed: the exception and traceback text, or the worker's fate."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run: a workload, a backend, N workers, and what happened to each task."""
+
+    backend: str
+    """"sequential", "threads", "processes", "asyncio", ..."""
+    max_workers: int
+    """Workers the pool was allowed (the stdlib's word)."""
+    start_method: str
+    """fork / forkserver / spawn for processes; "" where it does not apply."""
+    workload: str
+    """Name of the task function (a workload name, or a learner's function)."""
+    params: dict[str, Any]
+    """The workload's parameters: size, tasks, chunksize, ..."""
+    wall: float
+    """Seconds from the first submit to the last result collected."""
+    startup: float
+    """Seconds to start the pool and get every worker ready (0 for no pool)."""
+    parent_peak_rss: int
+    """Peak resident memory of the parent during the run, in bytes (best effort)."""
+    workers_peak_rss: int
+    """Sum of the workers' peak resident memory, in bytes; 0 for in-process backends."""
+    events: tuple[TaskEvent, ...]
+    """Every task, ordered by index."""
+    python_version: str = field(default_factory=platform.python_version)
+    implementation: str = field(default_factory=platform.python_implementation)
+    gil_enabled: bool = field(default_factory=lambda: _gil_enabled())
+    cores_logical: int = field(default_factory=lambda: os.cpu_count() or 1)
+    cores_physical: int = field(default_factory=lambda: _physical_cores())
+    cores_usable: int = field(default_factory=lambda: _usable_cores())
+    machine: str = field(default_factory=lambda: machine_description())
+    recorded_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    schema_version: int = SCHEMA_VERSION
+    results: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+    """Return values in input order (None for failed tasks); never saved."""
+
+    # -- questions a learner asks of one run ---------------------------------
+    @property
+    def ok(self) -> bool:
+        """True when every task succeeded."""
+        return all(e.ok for e in self.events)
+
+    @property
+    def failures(self) -> tuple[TaskEvent, ...]:
+        """The events of tasks that failed, in index order."""
+        return tuple(e for e in self.events if not e.ok)
+
+    @property
+    def cpu_time(self) -> float:
+        """CPU seconds used by all tasks together."""
+        return math.fsum(e.cpu for e in self.events)
+
+    def overhead(self) -> dict[str, float]:
+        """Where the time went, in seconds summed over tasks.
+
+        startup: making the pool; dispatch: submit to start (queueing, pickling,
+        the pipe, unpickling); compute: start to end; collection: end to the
+        parent seeing the result.
+        """
+        ev = self.events
+        return {
+            "startup": self.startup,
+            "dispatch": math.fsum(e.start - e.submit for e in ev),
+            "compute": math.fsum(e.end - e.start for e in ev),
+            "collection": math.fsum(e.collected - e.end for e in ev),
+        }
+
+    def raise_for_errors(self) -> None:
+        """Raise `TaskFailed` naming the first failed task, if any failed."""
+        if self.failures:
+            first = self.failures[0]
+            raise TaskFailed(f"{len(self.failures)} of {len(self.events)} tasks failed; "
+                             f"task {first.index}: {first.error.strip().splitlines()[-1] if first.error else '?'}")
+
+    def to_dataframe(self):
+        """One row per task, with the run's fields repeated on each row."""
+        return records_to_dataframe([self])
+
+    def summary(self) -> dict[str, Any]:
+        """The run in one flat row: what a results table shows."""
+        row = {k: v for k, v in _run_fields(self).items() if k != "params"}
+        row.update({"tasks": len(self.events), "failed": len(self.failures),
+                    "cpu_time": self.cpu_time, **self.overhead()})
+        return row
+
+
+class TaskFailed(RuntimeError):
+    """Raised by `RunRecord.raise_for_errors` when a task failed."""
+
+
+class RecordsFileError(ValueError):
+    """A records file that is corrupt, incomplete, or from a newer version."""
+
+
+# -- machine facts -----------------------------------------------------------
+
+def _gil_enabled() -> bool:
+    check = getattr(sys, "_is_gil_enabled", None)
+    return bool(check()) if check else True
+
+
+def _usable_cores() -> int:
+    if hasattr(os, "process_cpu_count"):  # 3.13+
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _physical_cores() -> int:
+    try:
+        import psutil
+
+        return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    except Exception:  # psutil missing or unsupported platform
+        return os.cpu_count() or 1
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_description() -> str:
+    """One line naming the OS and CPU model, stored with every record."""
+    return f"{platform.system()} {platform.machine()}, {_cpu_model()}"
+
+
+# -- conversion ------------------------------------------------------------
+
+RUN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(RunRecord) if f.name not in ("events", "results"))
+EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TaskEvent))
+_RUN_TYPES = {f.name: f.type for f in dataclasses.fields(RunRecord)}
+_EVENT_TYPES = {f.name: f.type for f in dataclasses.fields(TaskEvent)}
+
+
+def _run_fields(rec: RunRecord) -> dict[str, Any]:
+    return {name: getattr(rec, name) for name in RUN_FIELDS}
+
+
+def records_to_dataframe(records: Iterable[RunRecord]):
+    """All tasks of all runs as one DataFrame: one row per task.
+
+    A run with no tasks still gets one row (event columns empty), so no run is lost.
+    """
+    import pandas as pd
+
+    rows = []
+    for rec in records:
+        run = _run_fields(rec)
+        run["params"] = json.dumps(rec.params, sort_keys=True)
+        if not rec.events:
+            rows.append({**run, **{k: None for k in EVENT_FIELDS}})
+        for ev in rec.events:
+            rows.append({**run, **{k: getattr(ev, k) for k in EVENT_FIELDS}})
+    return pd.DataFrame(rows, columns=[*RUN_FIELDS, *EVENT_FIELDS])
+
+
+def summaries_to_dataframe(records: Iterable[RunRecord]):
+    """One row per run (see `RunRecord.summary`)."""
+    import pandas as pd
+
+    return pd.DataFrame([r.summary() for r in records])
+
+
+# -- save and load -----------------------------------------------------------
+
+def save_records(records: Iterable[RunRecord] | RunRecord, path: str | os.PathLike) -> Path:
+    """Write runs to `path`: JSON lines (.jsonl, .json) or CSV (.csv), by suffix."""
+    if isinstance(records, RunRecord):
+        records = [records]
+    path = Path(path)
+    fmt = _format_of(path)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        if fmt == "jsonl":
+            for rec in records:
+                fh.write(json.dumps(_to_json(rec), sort_keys=True) + "\n")
+        else:
+            writer = csv.writer(fh)
+            writer.writerow([*RUN_FIELDS, *EVENT_FIELDS])
+            for rec in records:
+                run = [_csv_cell(getattr(rec, k)) for k in RUN_FIELDS]
+                if not rec.events:
+                    writer.writerow(run + [""] * len(EVENT_FIELDS))
+                for ev in rec.events:
+                    writer.writerow(run + [_csv_cell(getattr(ev, k)) for k in EVENT_FIELDS])
+    return path
+
+
+def load_records(path: str | os.PathLike) -> list[RunRecord]:
+    """Read runs written by `save_records`; raise `RecordsFileError` on a bad file."""
+    path = Path(path)
+    fmt = _format_of(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecordsFileError(f"{path}: not a text file ({exc.reason})") from None
+    if fmt == "jsonl":
+        return [_from_json(line, path, n) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    return _from_csv(text, path)
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    raise ValueError(f"path: unknown records format {suffix!r}; use .jsonl, .json or .csv")
+
+
+def _to_json(rec: RunRecord) -> dict[str, Any]:
+    out = _run_fields(rec)
+    out["events"] = [dataclasses.asdict(e) for e in rec.events]
+    return out
+
+
+def _check_version(version: Any, where: str) -> None:
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise RecordsFileError(f"{where}: schema_version must be an integer, got {version!r}")
+    if version > SCHEMA_VERSION:
+        raise RecordsFileError(f"{where}: written by a newer concurrency_lab (schema_version {version}, "
+                               f"this one reads up to {SCHEMA_VERSION}); upgrade concurrency_lab")
+
+
+def _build(cls, types: dict[str, Any], data: dict[str, Any], where: str):
+    missing = [n for n in types if n not in data and n != "results"]
+    if missing:
+        raise RecordsFileError(f"{where}: missing field(s) {', '.join(missing)}")
+    kwargs = {}
+    for name, typ in types.items():
+        if name in ("events", "results"):
+            continue
+        kwargs[name] = _coerce(data[name], typ, f"{where}: field {name!r}")
+    return kwargs
+
+
+def _coerce(value: Any, typ: str, where: str) -> Any:
+    try:
+        if typ == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if typ == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if typ == "bool":
+            if isinstance(value, bool):
+                return value
+            if value in ("True", "False"):
+                return value == "True"
+            raise ValueError
+        if typ == "str":
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+        if typ.startswith("dict"):
+            if isinstance(value, str):
+                value = json.loads(value)
+            if not isinstance(value, dict):
+                raise ValueError
+            return value
+    except (ValueError, TypeError):
+        raise RecordsFileError(f"{where} has a bad value {value!r} (expected {typ})") from None
+    return value
+
+
+def _from_json(line: str, path: Path, lineno: int) -> RunRecord:
+    where = f"{path}:{lineno}"
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RecordsFileError(f"{where}: corrupt JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise RecordsFileError(f"{where}: expected a JSON object per line")
+    _check_version(data.get("schema_version"), where)
+    kwargs = _build(RunRecord, _RUN_TYPES, data, where)
+    events = data["events"]
+    if not isinstance(events, list):
+        raise RecordsFileError(f"{where}: field 'events' must be a list")
+    kwargs["events"] = tuple(_event(e, f"{where}: event {i}") for i, e in enumerate(events))
+    return RunRecord(**kwargs)
+
+
+def _event(data: Any, where: str) -> TaskEvent:
+    if not isinstance(data, dict):
+        raise RecordsFileError(f"{where}: expected an object")
+    return TaskEvent(**_build(TaskEvent, _EVENT_TYPES, data, where))
+
+
+def _csv_cell(value: Any) -> str:
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, float):
+        return repr(value)  # repr round-trips a float exactly
+    return str(value)
+
+
+def _from_csv(text: str, path: Path) -> list[RunRecord]:
+    reader = csv.DictReader(text.splitlines())
+    header = reader.fieldnames or []
+    missing = [n for n in (*RUN_FIELDS, *EVENT_FIELDS) if n not in header]
+    if missing:
+        raise RecordsFileError(f"{path}: not a records CSV; missing column(s) {', '.join(missing)}")
+    runs: dict[str, dict[str, Any]] = {}
+    for lineno, row in enumerate(reader, 2):
+        where = f"{path}:{lineno}"
+        if None in row or any(v is None for v in row.values()):
+            raise RecordsFileError(f"{where}: wrong number of columns")
+        try:
+            version = int(row["schema_version"])
+        except ValueError:
+            raise RecordsFileError(f"{where}: field 'schema_version' has a bad value {row['schema_version']!r}") from None
+        _check_version(version, where)
+        run = runs.get(row["run_id"])
+        if run is None:
+            run = runs[row["run_id"]] = _build(RunRecord, _RUN_TYPES, row, where)
+            run["events"] = []
+        if row["index"] != "":
+            run["events"].append(_event(row, where))
+    return [RunRecord(**{**kw, "events": tuple(kw["events"])}) for kw in runs.values()]

@@ -1,0 +1,339 @@
+"""The Runner contract, shared by every backend.
+
+How data flows through a run (pool backends):
+
+1. `run()` checks its arguments, starts the pool if needed (timed: `startup`),
+   and resets the peak-memory marks of the parent and the workers.
+2. Each task is submitted as `call_timed(fn, item)`; the parent notes the
+   submit time. The worker times the call itself and returns a raw outcome
+   tuple (result, start, end, cpu, pid, thread id, error) - lean, so tiny
+   tasks stay cheap to measure.
+3. A done-callback drops each finished future on a queue. The calling thread
+   takes them off as they come (waking every POLL_INTERVAL_S to look at Stop,
+   the deadline, and to let Ctrl-C in), notes the collection time, and hands a
+   `TaskEvent` to `on_event` when the caller streams.
+4. At the end the outcomes become a frozen `RunRecord`, in input order.
+
+On Ctrl-C, Stop or a timeout the runner aborts: pending tasks are cancelled,
+worker processes are killed, and only then does the run return or re-raise.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import CancelledError, Future
+from time import perf_counter_ns
+from typing import Any, ClassVar
+
+from .. import config
+from ..memory import PeakMemory
+from ..records import RunRecord, TaskEvent
+from .._worker import Outcome
+from .validate import check_chunksize, check_items, check_timeout, check_workers
+
+EventCallback = Callable[[TaskEvent], Any]
+
+
+class RunStopped(Exception):
+    """Internal: the caller asked the run to stop."""
+
+
+class Runner:
+    """Run a function over inputs with `max_workers` workers, and record every task.
+
+    Use it as a context manager to keep one warm pool across runs::
+
+        with ThreadRunner(max_workers=4) as runner:
+            record = runner.run(workloads.cpu, [100_000] * 8)
+    """
+
+    backend: ClassVar[str] = ""
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self.max_workers = check_workers(max_workers)
+        self.start_method = ""
+        self._pool: Any = None
+
+    # -- lifecycle -----------------------------------------------------------
+    def __enter__(self) -> Runner:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def __del__(self) -> None:  # a forgotten runner must not leave workers behind
+        try:
+            if self._pool is not None:
+                self.shutdown(kill=True)
+        except Exception:
+            pass
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> float:
+        """Start the pool and wait until every worker is ready; return the seconds it took.
+
+        Starting twice is a no-op that returns 0.0.
+        """
+        if self._pool is not None:
+            return 0.0
+        t0 = perf_counter_ns()
+        self._pool = self._make_pool()
+        try:
+            self._warm_up()
+        except BaseException:
+            self.shutdown(kill=True)
+            raise
+        return (perf_counter_ns() - t0) / 1e9
+
+    def shutdown(self, *, kill: bool = False) -> None:
+        """Close the pool. With kill=True, end workers at once (Stop, Ctrl-C, timeouts)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            self._close_pool(pool, kill=kill)
+
+    # -- hooks for backends -------------------------------------------------------
+    def _make_pool(self) -> Any:
+        return object()  # in-process backends have no pool; a marker keeps `started` true
+
+    def _warm_up(self) -> None:
+        """Make every worker exist before timing starts."""
+
+    def _close_pool(self, pool: Any, *, kill: bool) -> None:
+        """Free the pool's workers."""
+
+    def _worker_pids(self) -> list[int]:
+        """Pids of worker processes (empty for in-process backends)."""
+        return []
+
+    def _prepare(self, fn: Callable, items: list) -> Callable:
+        """Turn the learner's function into what the pool receives."""
+        return fn
+
+    def _submit(self, target: Callable, chunk: list) -> Future:
+        raise NotImplementedError
+
+    def _describe_failure(self, exc: BaseException) -> str:
+        """Words for a task whose future failed (a dead worker, a cancel...)."""
+        return f"{type(exc).__name__}: {exc}"
+
+    # -- running -----------------------------------------------------------
+    def run(
+        self,
+        fn: Callable[[Any], Any],
+        items: Iterable[Any],
+        *,
+        chunksize: int = 1,
+        on_event: EventCallback | None = None,
+        stop: threading.Event | None = None,
+        timeout: float | None = None,
+        workload: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> RunRecord:
+        """Run `fn(item)` for every item and return the record of the run.
+
+        Results are in input order (`record.results`); a failed task has result
+        None and its event says why. `on_event` gets each task's event as soon as
+        the task is collected. Setting `stop`, or passing `timeout` seconds,
+        ends the run early; unfinished tasks are recorded as cancelled.
+        """
+        items = check_items(items)
+        chunksize = check_chunksize(chunksize)
+        timeout = check_timeout(timeout, "timeout")
+        if not callable(fn):
+            raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
+        target = self._prepare(fn, items)
+        startup = self.start()
+        memory = PeakMemory(self._worker_pids())
+        col = _Collector(len(items), on_event)
+        t0 = col.t0 = perf_counter_ns()
+        deadline = None if timeout is None else t0 + int(timeout * 1e9)
+        try:
+            self._execute(target, items, chunksize, col, stop, deadline)
+        except RunStopped as why:
+            self.shutdown(kill=True)
+            col.fail_unfinished(str(why))
+        except BaseException:
+            self.shutdown(kill=True)  # Ctrl-C: clean up first, then let it through
+            raise
+        wall = (perf_counter_ns() - t0) / 1e9
+        if col.pool_broken:
+            self.shutdown(kill=True)  # the next run gets a fresh pool
+        parent_peak, workers_peak = memory.read()
+        merged = {"tasks": len(items), "chunksize": chunksize, **(params or {})}
+        return RunRecord(
+            backend=self.backend, max_workers=self.max_workers, start_method=self.start_method,
+            workload=workload or _name_of(fn), params=merged, wall=wall, startup=startup,
+            parent_peak_rss=parent_peak, workers_peak_rss=workers_peak,
+            events=col.events(), results=tuple(col.results),
+        )
+
+    def stream(self, fn: Callable[[Any], Any], items: Iterable[Any], **kwargs: Any) -> EventStream:
+        """Run in a background thread and iterate over events as tasks finish.
+
+        After the loop, `.record` holds the RunRecord. Closing the stream early stops the run.
+        """
+        return EventStream(self, fn, items, kwargs)
+
+    def _execute(self, target: Callable, items: list, chunksize: int, col: _Collector,
+                 stop: threading.Event | None, deadline: int | None) -> None:
+        done: queue.SimpleQueue[Future] = queue.SimpleQueue()
+        pending: dict[Future, tuple[int, int]] = {}
+        for first in range(0, len(items), chunksize):
+            submitted = perf_counter_ns()
+            fut = self._submit(target, items[first:first + chunksize])
+            pending[fut] = (first, submitted)
+            fut.add_done_callback(done.put)
+        get = done.get
+        while pending:
+            try:
+                fut = get(timeout=config.POLL_INTERVAL_S)
+            except queue.Empty:
+                _check_stop(stop, deadline)
+                continue
+            collected = perf_counter_ns()
+            first, submitted = pending.pop(fut)
+            try:
+                outcome = fut.result()
+            except (Exception, CancelledError) as exc:
+                col.pool_broken = col.pool_broken or _is_broken_pool(exc)
+                n = min(chunksize, len(items) - first)
+                col.fail_range(first, n, submitted, collected, self._describe_failure(exc))
+                continue
+            if chunksize == 1:
+                col.add(first, submitted, outcome, collected)
+            else:
+                for k, one in enumerate(outcome):
+                    col.add(first + k, submitted, one, collected)
+            if stop is not None or deadline is not None:
+                _check_stop(stop, deadline)
+
+
+def _check_stop(stop: threading.Event | None, deadline: int | None) -> None:
+    if stop is not None and stop.is_set():
+        raise RunStopped("cancelled: the run was stopped before this task finished")
+    if deadline is not None and perf_counter_ns() > deadline:
+        raise RunStopped("timeout: the run's time limit passed before this task finished")
+
+
+def _is_broken_pool(exc: BaseException) -> bool:
+    return type(exc).__name__ in ("BrokenProcessPool", "BrokenThreadPool", "BrokenExecutor")
+
+
+def _name_of(fn: Callable) -> str:
+    inner = getattr(fn, "func", fn)  # functools.partial
+    return getattr(inner, "__qualname__", None) or getattr(inner, "__name__", None) or type(fn).__name__
+
+
+class _Collector:
+    """Gathers raw outcomes in the parent; builds TaskEvents lazily.
+
+    Building a frozen dataclass per task costs about a microsecond, so events
+    are only built during the run when someone streams them.
+    """
+
+    def __init__(self, n: int, on_event: EventCallback | None) -> None:
+        self.n = n
+        self.t0 = 0
+        self.on_event = on_event
+        self.raw: list[tuple | None] = [None] * n  # (submitted, outcome, collected)
+        self.results: list[Any] = [None] * n
+        self.labels: dict[tuple[int, int], str] = {}
+        self.pool_broken = False
+        self._built: list[TaskEvent | None] = [None] * n
+
+    def add(self, index: int, submitted: int, outcome: Outcome, collected: int) -> None:
+        self.raw[index] = (submitted, outcome, collected)
+        self.results[index] = outcome[0]
+        key = (outcome[4], outcome[5])
+        if key not in self.labels:
+            self.labels[key] = f"w{len(self.labels)}"
+        if self.on_event is not None:
+            self.on_event(self._event(index))
+
+    def fail_range(self, first: int, count: int, submitted: int, when: int, error: str) -> None:
+        for index in range(first, first + count):
+            if self.raw[index] is None:
+                self.add(index, submitted, (None, when, when, 0, 0, 0, error), when)
+
+    def fail_unfinished(self, error: str) -> None:
+        now = perf_counter_ns()
+        for index in range(self.n):
+            if self.raw[index] is None:
+                self.add(index, self.t0, (None, now, now, 0, 0, 0, error), now)
+
+    def _event(self, index: int) -> TaskEvent:
+        ev = self._built[index]
+        if ev is None:
+            submitted, (_, start, end, cpu, pid, tid, err), collected = self.raw[index]
+            t0 = self.t0
+            submitted = min(submitted, start)  # a never-started task: submit <= start
+            ev = self._built[index] = TaskEvent(
+                index, self.labels[(pid, tid)] if pid else "", pid, tid,
+                (submitted - t0) / 1e9, (start - t0) / 1e9, (end - t0) / 1e9,
+                (collected - t0) / 1e9, cpu / 1e9, err is None, err or "",
+            )
+        return ev
+
+    def events(self) -> tuple[TaskEvent, ...]:
+        return tuple(self._event(i) for i in range(self.n) if self.raw[i] is not None)
+
+
+class EventStream:
+    """Iterate over a run's events while it runs in a background thread."""
+
+    _ids = itertools.count()
+
+    def __init__(self, runner: Runner, fn: Callable, items: Iterable, kwargs: dict[str, Any]) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = kwargs.pop("stop", None) or threading.Event()
+        self.record: RunRecord | None = None
+        self.error: BaseException | None = None
+        user_cb = kwargs.pop("on_event", None)
+
+        def on_event(ev: TaskEvent) -> None:
+            if user_cb is not None:
+                user_cb(ev)
+            self._queue.put(ev)
+
+        def body() -> None:
+            try:
+                self.record = runner.run(fn, items, on_event=on_event, stop=self._stop, **kwargs)
+            except BaseException as exc:  # re-raised in the iterating thread
+                self.error = exc
+            finally:
+                self._queue.put(_END)
+
+        self._thread = threading.Thread(target=body, name=f"concurrency-lab-stream-{next(self._ids)}", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> Iterator[TaskEvent]:
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=config.POLL_INTERVAL_S)
+                except queue.Empty:
+                    continue
+                if item is _END:
+                    break
+                yield item
+        except BaseException:
+            self.close()
+            raise
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the run and wait (bounded) for its cleanup."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+
+_END = object()

@@ -1,0 +1,294 @@
+"""The tasks lessons run: module-level functions, so every start method can pickle them.
+
+Each takes one argument, its size, so `runner.run(cpu, [size] * tasks)` reads
+like the stdlib's `map`. `calibrate(name, target_seconds)` finds the size that
+makes one task last about that long on this machine. Nothing heavy is imported
+at module level: workers import this module, and numpy is loaded only by the
+numpy variant of `gil_release`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+# -- CPU-bound ------------------------------------------------------------------
+
+
+def cpu(n: int) -> int:
+    """Pure-Python arithmetic for `n` steps: holds the GIL the whole time."""
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def tiny(x: int) -> int:
+    """`x * x`: the classic example, far cheaper than sending it anywhere."""
+    return x * x
+
+
+# -- I/O-bound ---------------------------------------------------------------
+
+
+def io_sleep(seconds: float) -> float:
+    """Wait without using the CPU (the GIL is released while sleeping)."""
+    time.sleep(seconds)
+    return seconds
+
+
+async def io_sleep_async(seconds: float) -> float:
+    """The asyncio twin of `io_sleep`."""
+    import asyncio  # here, not at the top: workers need not pay for importing asyncio
+
+    await asyncio.sleep(seconds)
+    return seconds
+
+
+def io_http(size: int = 0, *, url: str, timeout: float = 10.0) -> int:
+    """GET `size` bytes from the local demo server at `url`; returns bytes read.
+
+    Bind `url` with functools.partial (which pickles) or use `LocalHTTPServer.task()`.
+    """
+    from urllib.request import urlopen
+
+    with urlopen(f"{url}?bytes={int(size)}", timeout=timeout) as resp:
+        return len(resp.read())
+
+
+async def io_http_async(size: int = 0, *, url: str, timeout: float = 10.0) -> int:
+    """The asyncio twin of `io_http`: a raw HTTP/1.0 GET over asyncio streams."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, parts.port), timeout)
+    try:
+        path = (parts.path or "/") + f"?bytes={int(size)}"
+        writer.write(f"GET {path} HTTP/1.0\r\nHost: {parts.hostname}\r\n\r\n".encode())
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), timeout)
+    finally:
+        writer.close()
+    return len(raw.split(b"\r\n\r\n", 1)[1])
+
+
+def io_file(size: int) -> int:
+    """Write `size` bytes to a temp file, fsync it to disk, and read it back."""
+    data = os.urandom(min(size, 1 << 16)) * (size // (1 << 16) + 1)
+    fd, path = tempfile.mkstemp(prefix="concurrency-lab-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data[:size])
+            fh.flush()
+            os.fsync(fh.fileno())
+        with open(path, "rb") as fh:
+            return len(fh.read())
+    finally:
+        os.unlink(path)
+
+
+# -- native code that releases the GIL -----------------------------------------
+
+GIL_RELEASE_KINDS = ("sha256", "zlib", "numpy")
+
+
+def gil_release(size: int, kind: str = "sha256", piece: int = 0) -> int:
+    """Native work that lets other threads run while it computes.
+
+    sha256 / zlib over `size` bytes; numpy: a size x size matrix product with
+    BLAS pinned to one thread (so threads, not BLAS, provide the parallelism).
+    With `piece` > 0, sha256 is fed in pieces of that many bytes: under 2048
+    bytes hashlib keeps the GIL, so the same hash no longer scales.
+    """
+    if kind == "sha256":
+        data = b"\x5a" * size
+        h = hashlib.sha256()
+        if piece:
+            view = memoryview(data)
+            for i in range(0, size, piece):
+                h.update(view[i:i + piece])
+        else:
+            h.update(data)
+        return len(h.digest())
+    if kind == "zlib":
+        data = bytes(range(256)) * (size // 256 + 1)
+        return len(zlib.compress(data[:size], 6))
+    if kind == "numpy":
+        return _numpy_matmul(size)
+    raise ValueError(f"kind: unknown {kind!r}; choose one of: {', '.join(GIL_RELEASE_KINDS)}")
+
+
+def _numpy_matmul(n: int) -> int:
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    a = np.full((n, n), 1.0)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return int((a @ a)[0, 0])
+
+
+# -- mixed, memory, faults -------------------------------------------------------
+
+
+def mixed(n: int, io_seconds: float = 0.01) -> int:
+    """Wait for I/O first, then compute: a request handler in miniature."""
+    time.sleep(io_seconds)
+    return cpu(n)
+
+
+def memory(mb: int) -> int:
+    """Allocate `mb` MiB and touch every page, so it is really resident."""
+    if isinstance(mb, bool) or not isinstance(mb, int) or mb < 0:
+        raise ValueError(f"mb: expected an int >= 0, got {mb!r}")
+    _refuse_over_available(mb)
+    block = bytearray(mb * 1024 * 1024)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    return len(block)
+
+
+def _refuse_over_available(mb: int) -> None:
+    try:
+        import psutil
+
+        available = psutil.virtual_memory().available // (1024 * 1024)
+    except Exception:
+        return
+    if mb > available:
+        raise MemoryError(f"mb: {mb} MiB is more than the {available} MiB this machine has free; refused before allocating")
+
+
+CRASH_KINDS = ("raise", "exit", "abort", "segv", "memory")
+
+
+def crash(how: str = "raise") -> None:
+    """Fail on purpose, in one of the ways real tasks fail."""
+    if how == "raise":
+        raise RuntimeError("crash('raise'): this task raised on purpose")
+    if how == "exit":
+        os._exit(1)
+    if how == "abort":
+        os.abort()
+    if how == "segv":
+        import ctypes
+
+        ctypes.string_at(0)  # read address 0: SIGSEGV
+    if how == "memory":
+        raise MemoryError("crash('memory'): out of memory, on purpose")
+    raise ValueError(f"how: unknown {how!r}; choose one of: {', '.join(CRASH_KINDS)}")
+
+
+def hang(seconds: float = 3600.0) -> float:
+    """Never return (for an hour): for timeouts and Stop. Sleeps, so uses no CPU."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.05)
+    return seconds
+
+
+# -- the registry -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A named workload: its function, what kind of work it is, and its size's unit."""
+
+    name: str
+    fn: Callable[..., Any]
+    kind: str
+    """cpu, io, native, mixed, tiny, memory, fault"""
+    unit: str
+    """What the size parameter counts."""
+    default_size: Any
+    """A size that takes a few milliseconds here; `calibrate` finds a better one."""
+    async_fn: Callable[..., Any] | None = None
+
+
+WORKLOADS: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Workload("cpu", cpu, "cpu", "loop steps", 100_000),
+        Workload("tiny", tiny, "tiny", "the number to square", 3),
+        Workload("io_sleep", io_sleep, "io", "seconds", 0.01, io_sleep_async),
+        Workload("io_http", io_http, "io", "response bytes", 1024, io_http_async),
+        Workload("io_file", io_file, "io", "bytes", 1 << 16),
+        Workload("gil_release", gil_release, "native", "bytes (sha256, zlib) or matrix side (numpy)", 1 << 20),
+        Workload("mixed", mixed, "mixed", "loop steps after 10 ms of I/O", 100_000),
+        Workload("memory", memory, "memory", "MiB", 10),
+        Workload("crash", crash, "fault", "how to crash", "raise"),
+        Workload("hang", hang, "fault", "seconds", 3600.0),
+    )
+}
+
+
+def get(name: str) -> Workload:
+    """The workload called `name`, or a ValueError listing the choices."""
+    try:
+        return WORKLOADS[name]
+    except KeyError:
+        raise ValueError(f"workload: unknown {name!r}; choose one of: {', '.join(WORKLOADS)}") from None
+
+
+def async_twin(fn: Callable) -> Callable | None:
+    """The coroutine version of a workload function (keeping partial's arguments), if any."""
+    if isinstance(fn, functools.partial):
+        twin = async_twin(fn.func)
+        return functools.partial(twin, *fn.args, **fn.keywords) if twin else None
+    for w in WORKLOADS.values():
+        if w.fn is fn:
+            return w.async_fn
+    return None
+
+
+# -- calibration ---------------------------------------------------------------
+
+_CALIBRATED: dict[tuple[str, float], Any] = {}
+
+#: Workloads whose size is already in seconds: calibration is the identity.
+_SIZE_IS_SECONDS = {"io_sleep", "hang"}
+#: Workloads whose size is not a cost: which way to crash, a number to square,
+#: and io_http, whose time is set by the server's latency, not the size.
+_NOT_SCALABLE = {"crash", "tiny", "io_http"}
+
+
+def calibrate(name: str, target_seconds: float, *, clock: Callable[[], float] = time.perf_counter) -> Any:
+    """The size for which one task of `name` takes about `target_seconds` here.
+
+    Doubles the size until one call takes at least 20 ms (or the target), then
+    scales linearly, and remembers the answer for this process.
+    """
+    w = get(name)
+    if not (isinstance(target_seconds, (int, float)) and 0 < target_seconds <= 60):
+        raise ValueError(f"target_seconds: {target_seconds!r} is out of range; allowed: > 0 and <= 60")
+    if name in _SIZE_IS_SECONDS:
+        return float(target_seconds)
+    if name in _NOT_SCALABLE:
+        return w.default_size
+    if name == "mixed":  # 10 ms of sleep, then cpu(n)
+        return calibrate("cpu", max(target_seconds - 0.01, 0.001), clock=clock)
+    key = (name, float(target_seconds))
+    if key not in _CALIBRATED:
+        _CALIBRATED[key] = _scale(w.fn, _start_size(name), target_seconds, clock)
+    return _CALIBRATED[key]
+
+
+def _start_size(name: str) -> int:
+    return {"cpu": 1000, "io_file": 4096, "gil_release": 1 << 14, "memory": 1}[name]
+
+
+def _scale(fn: Callable[[int], Any], size: int, target: float, clock: Callable[[], float]) -> int:
+    probe = min(0.02, target)
+    while True:
+        t0 = clock()
+        fn(size)
+        took = clock() - t0
+        if took >= probe or size > 1 << 40:
+            return max(1, int(size * target / max(took, 1e-9)))
+        size *= 2
