@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import threading
-import traceback
+import time
+from collections.abc import Callable
 from time import perf_counter_ns, thread_time_ns
-from typing import Any, Callable
 
 _get_ident = threading.get_ident
 
@@ -27,11 +27,11 @@ def _refresh_pid() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_refresh_pid)
 
-#: Raw outcome of one task: (result, start_ns, end_ns, cpu_ns, pid, thread_id, error).
-Outcome = tuple
+#: A task's raw outcome is a plain tuple, the cheapest thing to build and pickle:
+#: (result, start_ns, end_ns, cpu_ns, pid, thread_id, error or None).
 
 
-def call_timed(fn: Callable[[Any], Any], item: Any) -> Outcome:
+def call_timed(fn: Callable, item: object) -> tuple:
     """Run `fn(item)` and time it; an exception becomes text, never a raise.
 
     Returning the error as text keeps one failing task from hiding the timings
@@ -48,23 +48,31 @@ def call_timed(fn: Callable[[Any], Any], item: Any) -> Outcome:
     return result, t0, t1, thread_time_ns() - c0, _PID, _get_ident(), None
 
 
-def call_chunk(fn: Callable[[Any], Any], items: list) -> list[Outcome]:
+def call_chunk(fn: Callable, items: list) -> list:
     """Run a chunk of items one after another, each timed on its own."""
     return [call_timed(fn, item) for item in items]
 
 
 def _describe(exc: BaseException) -> str:
+    import traceback  # only a failing task pays for it
+
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
-def ready(_: object = None) -> int:
-    """A no-op task that proves a worker is up; returns its pid."""
+def ready(delay: float = 0.0) -> int:
+    """A task that proves a worker is up; returns its pid.
+
+    A short `delay` keeps one fast worker from taking every warm-up task, so
+    each worker must finish starting and answer for itself.
+    """
+    if delay:
+        time.sleep(delay)
     return _PID
 
 
 # -- functions shipped by value (cloudpickle) ---------------------------------
 
-_SHIPPED: dict[str, Callable] = {}
+_SHIPPED: dict = {}
 
 
 class Shipped:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from . import workloads as _workloads
 from .records import RunRecord
@@ -42,6 +44,18 @@ def resolve(workload: str | Callable, size: Any = None, tasks: int | None = None
     return fn, items, name, params
 
 
+@contextlib.contextmanager
+def workload_fn(fn: Callable) -> Iterator[Callable]:
+    """`fn`, ready to run: `io_http` without a URL gets a local server for the run."""
+    if fn is _workloads.io_http:
+        from .servers import LocalHTTPServer
+
+        with LocalHTTPServer() as server:
+            yield server.task()
+    else:
+        yield fn
+
+
 def run(
     workload: str | Callable = "cpu",
     *,
@@ -66,7 +80,8 @@ def run(
     check_int(chunksize, "chunksize", low=1)
     runner = make_runner(backend, max_workers, start_method=start_method)
     try:
-        return runner.run(fn, items, chunksize=chunksize, on_event=on_event, stop=stop,
-                          timeout=timeout, workload=name, params=params)
+        with workload_fn(fn) as ready_fn:
+            return runner.run(ready_fn, items, chunksize=chunksize, on_event=on_event, stop=stop,
+                              timeout=timeout, workload=name, params=params)
     finally:
         runner.shutdown()

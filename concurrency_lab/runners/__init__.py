@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ._base import EventStream, Runner
 from .asyncio_ import AsyncioRunner
 from .processes import ProcessRunner

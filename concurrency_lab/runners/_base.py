@@ -30,8 +30,7 @@ from typing import Any, ClassVar
 
 from .. import config
 from ..memory import PeakMemory
-from ..records import RunRecord, TaskEvent
-from .._worker import Outcome
+from ..records import RunRecord, TaskEvent, make_event
 from .validate import check_chunksize, check_items, check_timeout, check_workers
 
 EventCallback = Callable[[TaskEvent], Any]
@@ -116,7 +115,16 @@ class Runner:
         """Turn the learner's function into what the pool receives."""
         return fn
 
-    def _submit(self, target: Callable, chunk: list) -> Future:
+    def _submitter(self, target: Callable) -> Callable[[Any], Future]:
+        """A one-argument callable that submits `target(item)` as a timed task.
+
+        Pools return `functools.partial(pool.submit, call_timed, target)`: a
+        C-level call, because it runs once per task on the hot path.
+        """
+        raise NotImplementedError
+
+    def _chunk_submitter(self, target: Callable) -> Callable[[list], Future]:
+        """Like `_submitter`, for a list of items run one after another by one worker."""
         raise NotImplementedError
 
     def _describe_failure(self, exc: BaseException) -> str:
@@ -151,7 +159,7 @@ class Runner:
         target = self._prepare(fn, items)
         startup = self.start()
         memory = PeakMemory(self._worker_pids())
-        col = _Collector(len(items), on_event)
+        col = _Collector(len(items), chunksize, on_event)
         t0 = col.t0 = perf_counter_ns()
         deadline = None if timeout is None else t0 + int(timeout * 1e9)
         try:
@@ -171,7 +179,7 @@ class Runner:
             backend=self.backend, max_workers=self.max_workers, start_method=self.start_method,
             workload=workload or _name_of(fn), params=merged, wall=wall, startup=startup,
             parent_peak_rss=parent_peak, workers_peak_rss=workers_peak,
-            events=col.events(), results=tuple(col.results),
+            events=col.events(), results=col.results(),
         )
 
     def stream(self, fn: Callable[[Any], Any], items: Iterable[Any], **kwargs: Any) -> EventStream:
@@ -183,36 +191,69 @@ class Runner:
 
     def _execute(self, target: Callable, items: list, chunksize: int, col: _Collector,
                  stop: threading.Event | None, deadline: int | None) -> None:
+        futures: list[Future] = []
+        stamps: list[int] = []  # submit times, one per future
+        append, stamp = futures.append, stamps.append
+        if chunksize == 1:
+            submit = self._submitter(target)
+            for item in items:
+                stamp(perf_counter_ns())
+                append(submit(item))
+        else:
+            submit = self._chunk_submitter(target)
+            for first in range(0, len(items), chunksize):
+                stamp(perf_counter_ns())
+                append(submit(items[first:first + chunksize]))
+        if col.on_event is None:
+            self._collect_in_order(futures, stamps, chunksize, col, stop, deadline)
+        else:
+            self._collect_as_completed(futures, stamps, chunksize, col, stop, deadline)
+
+    def _collect_in_order(self, futures: list[Future], stamps: list[int], chunksize: int, col: _Collector,
+                          stop: threading.Event | None, deadline: int | None) -> None:
+        """Take results in input order, as `Executor.map` does: the cheapest way.
+
+        The wait is sliced into POLL_INTERVAL_S pieces so that Stop, the deadline
+        and Ctrl-C are noticed while a long task runs.
+        """
+        poll = config.POLL_INTERVAL_S
+        checks = stop is not None or deadline is not None
+        for k, fut in enumerate(futures):
+            while True:
+                try:
+                    outcome = fut.result(poll)
+                except TimeoutError:
+                    _check_stop(stop, deadline)
+                    continue
+                except (Exception, CancelledError) as exc:
+                    outcome = exc
+                break
+            col.take(k * chunksize, stamps[k], outcome, perf_counter_ns(), self)
+            if checks:
+                _check_stop(stop, deadline)
+
+    def _collect_as_completed(self, futures: list[Future], stamps: list[int], chunksize: int, col: _Collector,
+                              stop: threading.Event | None, deadline: int | None) -> None:
+        """Take results as they finish, so each event can be streamed at once."""
         done: queue.SimpleQueue[Future] = queue.SimpleQueue()
-        pending: dict[Future, tuple[int, int]] = {}
-        for first in range(0, len(items), chunksize):
-            submitted = perf_counter_ns()
-            fut = self._submit(target, items[first:first + chunksize])
-            pending[fut] = (first, submitted)
+        pending = {fut: k for k, fut in enumerate(futures)}
+        for fut in futures:
             fut.add_done_callback(done.put)
-        get = done.get
+        poll = config.POLL_INTERVAL_S
         while pending:
             try:
-                fut = get(timeout=config.POLL_INTERVAL_S)
+                fut = done.get(timeout=poll)
             except queue.Empty:
                 _check_stop(stop, deadline)
                 continue
             collected = perf_counter_ns()
-            first, submitted = pending.pop(fut)
+            k = pending.pop(fut)
             try:
                 outcome = fut.result()
             except (Exception, CancelledError) as exc:
-                col.pool_broken = col.pool_broken or _is_broken_pool(exc)
-                n = min(chunksize, len(items) - first)
-                col.fail_range(first, n, submitted, collected, self._describe_failure(exc))
-                continue
-            if chunksize == 1:
-                col.add(first, submitted, outcome, collected)
-            else:
-                for k, one in enumerate(outcome):
-                    col.add(first + k, submitted, one, collected)
-            if stop is not None or deadline is not None:
-                _check_stop(stop, deadline)
+                outcome = exc
+            col.take(k * chunksize, stamps[k], outcome, collected, self)
+            _check_stop(stop, deadline)
 
 
 def _check_stop(stop: threading.Event | None, deadline: int | None) -> None:
@@ -232,28 +273,40 @@ def _name_of(fn: Callable) -> str:
 
 
 class _Collector:
-    """Gathers raw outcomes in the parent; builds TaskEvents lazily.
+    """Gathers raw outcomes in the parent and turns them into TaskEvents.
 
-    Building a frozen dataclass per task costs about a microsecond, so events
-    are only built during the run when someone streams them.
+    On the hot path it only stores (submitted, outcome, collected) tuples;
+    TaskEvents are built after the run's clock stops, or at once for a caller
+    who streams them. Worker labels go to workers in the order their first
+    result was collected.
     """
 
-    def __init__(self, n: int, on_event: EventCallback | None) -> None:
+    def __init__(self, n: int, chunksize: int, on_event: EventCallback | None) -> None:
         self.n = n
+        self.chunksize = chunksize
         self.t0 = 0
         self.on_event = on_event
         self.raw: list[tuple | None] = [None] * n  # (submitted, outcome, collected)
-        self.results: list[Any] = [None] * n
         self.labels: dict[tuple[int, int], str] = {}
         self.pool_broken = False
         self._built: list[TaskEvent | None] = [None] * n
 
-    def add(self, index: int, submitted: int, outcome: Outcome, collected: int) -> None:
+    def take(self, first: int, submitted: int, outcome: object, collected: int, runner: Runner) -> None:
+        """Record what one future gave: a task's outcome, a chunk's, or the pool's failure."""
+        if type(outcome) is tuple:  # one task; a chunk comes back as a list
+            self.raw[first] = (submitted, outcome, collected)
+            if self.on_event is not None:
+                self.on_event(self._event(first))
+        elif type(outcome) is list:
+            for k, one in enumerate(outcome):
+                self.add(first + k, submitted, one, collected)
+        else:
+            self.pool_broken = self.pool_broken or _is_broken_pool(outcome)
+            count = min(self.chunksize, self.n - first)
+            self.fail_range(first, count, submitted, collected, runner._describe_failure(outcome))
+
+    def add(self, index: int, submitted: int, outcome: tuple, collected: int) -> None:
         self.raw[index] = (submitted, outcome, collected)
-        self.results[index] = outcome[0]
-        key = (outcome[4], outcome[5])
-        if key not in self.labels:
-            self.labels[key] = f"w{len(self.labels)}"
         if self.on_event is not None:
             self.on_event(self._event(index))
 
@@ -268,14 +321,23 @@ class _Collector:
             if self.raw[index] is None:
                 self.add(index, self.t0, (None, now, now, 0, 0, 0, error), now)
 
+    def _label(self, pid: int, tid: int) -> str:
+        if not pid:
+            return ""  # the task never reached a worker
+        labels = self.labels
+        label = labels.get((pid, tid))
+        if label is None:
+            label = labels[(pid, tid)] = f"w{len(labels)}"
+        return label
+
     def _event(self, index: int) -> TaskEvent:
         ev = self._built[index]
         if ev is None:
             submitted, (_, start, end, cpu, pid, tid, err), collected = self.raw[index]
             t0 = self.t0
             submitted = min(submitted, start)  # a never-started task: submit <= start
-            ev = self._built[index] = TaskEvent(
-                index, self.labels[(pid, tid)] if pid else "", pid, tid,
+            ev = self._built[index] = make_event(
+                index, self._label(pid, tid), pid, tid,
                 (submitted - t0) / 1e9, (start - t0) / 1e9, (end - t0) / 1e9,
                 (collected - t0) / 1e9, cpu / 1e9, err is None, err or "",
             )
@@ -283,6 +345,9 @@ class _Collector:
 
     def events(self) -> tuple[TaskEvent, ...]:
         return tuple(self._event(i) for i in range(self.n) if self.raw[i] is not None)
+
+    def results(self) -> tuple[Any, ...]:
+        return tuple(None if raw is None else raw[1][0] for raw in self.raw)
 
 
 class EventStream:

@@ -2,7 +2,8 @@
 
 The loop runs in a thread of its own, because a Jupyter kernel's main thread
 already runs a loop (so `asyncio.run` would fail there). `max_workers` limits
-how many tasks are in flight (a semaphore). Workloads with a coroutine twin
+how many tasks are in flight: each task holds one of `max_workers` slots, and
+its event's `thread_id` is that slot number (every task shares the loop's thread). Workloads with a coroutine twin
 (`io_sleep`, `io_http`) use it; a coroutine function is awaited; a plain
 function is called inside the loop and blocks it - which is the lesson:
 asyncio overlaps waiting, never computing.
@@ -13,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from concurrent.futures import Future
+from collections.abc import Callable
 from time import perf_counter_ns, thread_time_ns
-from typing import Any, Callable
+from typing import Any
 
 from .. import config
+from .._worker import _describe
 from ..workloads import async_twin
 from ._base import Runner
-from .._worker import _describe
 
 
 class AsyncioRunner(Runner):
@@ -35,11 +36,14 @@ class AsyncioRunner(Runner):
         return loop, thread
 
     def _warm_up(self) -> None:
-        async def make_semaphore() -> asyncio.Semaphore:
-            return asyncio.Semaphore(self.max_workers)
+        async def make_slots() -> asyncio.Queue:
+            slots: asyncio.Queue[int] = asyncio.Queue()
+            for slot in range(self.max_workers):
+                slots.put_nowait(slot)
+            return slots
 
         loop, _ = self._pool
-        self._sem = asyncio.run_coroutine_threadsafe(make_semaphore(), loop).result(config.STARTUP_TIMEOUT_S)
+        self._slots = asyncio.run_coroutine_threadsafe(make_slots(), loop).result(config.STARTUP_TIMEOUT_S)
 
     def _close_pool(self, pool: tuple[asyncio.AbstractEventLoop, threading.Thread], *, kill: bool) -> None:
         loop, thread = pool
@@ -52,17 +56,24 @@ class AsyncioRunner(Runner):
     def _prepare(self, fn: Callable, items: list) -> Callable:
         return async_twin(fn) or fn
 
-    def _submit(self, target: Callable, chunk: list) -> Future:
+    def _submitter(self, target: Callable) -> Callable:
         loop, _ = self._pool
-        return asyncio.run_coroutine_threadsafe(self._run_chunk(target, chunk), loop)
+        return lambda item: asyncio.run_coroutine_threadsafe(self._run_chunk(target, [item]), loop)
+
+    def _chunk_submitter(self, target: Callable) -> Callable:
+        loop, _ = self._pool
+        return lambda chunk: asyncio.run_coroutine_threadsafe(self._run_chunk(target, chunk), loop)
 
     async def _run_chunk(self, target: Callable, chunk: list) -> Any:
-        async with self._sem:
-            outcomes = [await _call_timed_async(target, item) for item in chunk]
+        slot = await self._slots.get()
+        try:
+            outcomes = [await _call_timed_async(target, item, slot) for item in chunk]
+        finally:
+            self._slots.put_nowait(slot)
         return outcomes[0] if len(chunk) == 1 else outcomes
 
 
-async def _call_timed_async(fn: Callable, item: Any) -> tuple:
+async def _call_timed_async(fn: Callable, item: Any, slot: int) -> tuple:
     c0 = thread_time_ns()
     t0 = perf_counter_ns()
     try:
@@ -71,9 +82,9 @@ async def _call_timed_async(fn: Callable, item: Any) -> tuple:
             result = await result
     except Exception as exc:  # CancelledError (a BaseException) must propagate
         t1 = perf_counter_ns()
-        return None, t0, t1, thread_time_ns() - c0, _pid(), threading.get_ident(), _describe(exc)
+        return None, t0, t1, thread_time_ns() - c0, _pid(), slot, _describe(exc)
     t1 = perf_counter_ns()
-    return result, t0, t1, thread_time_ns() - c0, _pid(), threading.get_ident(), None
+    return result, t0, t1, thread_time_ns() - c0, _pid(), slot, None
 
 
 def _pid() -> int:

@@ -10,15 +10,17 @@ Python 3.14: forkserver on Linux, spawn elsewhere) and recorded.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import signal
 import sys
-from concurrent.futures import Future, ProcessPoolExecutor, wait
-from typing import Callable
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
 
 from .. import config
-from ._base import Runner
 from .._worker import call_chunk, call_timed, ready
+from ._base import Runner
 from .shipping import check_input_picklable, ship
 from .validate import check_int, check_start_method
 
@@ -49,16 +51,28 @@ class ProcessRunner(Runner):
         return ProcessPoolExecutor(self.max_workers, mp_context=ctx)
 
     def _warm_up(self) -> None:
+        """Return only when every worker process has started and answered a task.
+
+        Spawn and forkserver start workers on demand, and a worker that exists
+        may still be importing; if timing began then, the first tasks would
+        measure its start-up. A worker that answered has finished starting.
+        """
         pool: ProcessPoolExecutor = self._pool
-        for _ in range(3):  # spawn/forkserver start workers on demand: ask until all are up
-            futures = [pool.submit(ready) for _ in range(self.max_workers)]
-            done, not_done = wait(futures, timeout=config.STARTUP_TIMEOUT_S)
+        deadline = time.monotonic() + config.STARTUP_TIMEOUT_S
+        answered: set[int] = set()
+        delay = 0.0
+        while True:
+            futures = [pool.submit(ready, delay) for _ in range(self.max_workers)]
+            done, not_done = wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
             if not_done:
                 raise TimeoutError(f"worker processes did not start within {config.STARTUP_TIMEOUT_S} s")
             for fut in done:
-                fut.result()
-            if len(pool._processes) >= self.max_workers:
+                if fut.exception() is not None:
+                    raise WorkerStartError(_START_FAILED.format(method=self.start_method)) from fut.exception()
+                answered.add(fut.result())
+            if len(pool._processes) >= self.max_workers and answered >= set(pool._processes):
                 break
+            delay = 0.002  # keep the ready workers busy a moment, so the late one gets a task
         self._procs = list(pool._processes.values())
 
     def _close_pool(self, pool: ProcessPoolExecutor, *, kill: bool) -> None:
@@ -81,20 +95,42 @@ class ProcessRunner(Runner):
         check_input_picklable(items[0], 0)
         return ship(fn)
 
-    def _submit(self, target: Callable, chunk: list) -> Future:
-        if len(chunk) == 1:
-            return self._pool.submit(call_timed, target, chunk[0])
-        return self._pool.submit(call_chunk, target, chunk)
+    def _submitter(self, target: Callable) -> Callable:
+        return functools.partial(self._pool.submit, call_timed, target)
+
+    def _chunk_submitter(self, target: Callable) -> Callable:
+        return functools.partial(self._pool.submit, call_chunk, target)
 
     def _describe_failure(self, exc: BaseException) -> str:
         if type(exc).__name__ != "BrokenProcessPool":
             return super()._describe_failure(exc)
-        fates = [_fate(p) for p in self._procs]
-        died = [f for f in fates if f and "SIGTERM" not in f] or [f for f in fates if f]
+        died = self._deaths()
         who = "; ".join(died) if died else "a worker process ended abruptly"
         return (f"BrokenProcessPool: a worker process died ({who}). When one worker dies, "
                 "ProcessPoolExecutor marks the whole pool broken and every unfinished task fails with it; "
                 "the next run starts a fresh pool.")
+
+
+    def _deaths(self) -> list[str]:
+        """How workers ended. The executor's manager thread reaps them concurrently,
+        so an exit code can lag the broken future by a moment: wait (bounded) until
+        every worker has one. Workers the pool itself terminated are left out."""
+        deadline = time.monotonic() + config.SHUTDOWN_GRACE_S
+        while any(p.exitcode is None for p in self._procs) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fates = [_fate(p) for p in self._procs]
+        return [f for f in fates if f and "SIGTERM" not in f] or [f for f in fates if f]
+
+
+class WorkerStartError(RuntimeError):
+    """Worker processes died before they ran a single task."""
+
+
+_START_FAILED = (
+    "The worker processes died while starting (start method {method!r}). Under spawn and forkserver "
+    "each worker imports your main script again: if that script starts a pool at its top level, guard "
+    "it with `if __name__ == \"__main__\":`. The worker's own error, if any, is printed to stderr above."
+)
 
 
 def _fate(proc: multiprocessing.process.BaseProcess) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable
-
-from ._base import Runner, _check_stop, _Collector
-from .._worker import call_timed
-from .validate import check_int
+from collections.abc import Callable
 from time import perf_counter_ns
+
+from .._worker import call_timed
+from ._base import Runner, _check_stop, _Collector
+from .validate import check_int
 
 
 class SequentialRunner(Runner):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._worker import Shipped
 
@@ -95,7 +96,7 @@ def _parts(fn: Any) -> list[tuple[str, Any]]:
     code = getattr(fn, "__code__", None)
     if code is None:
         return parts
-    for var, cell in zip(code.co_freevars, fn.__closure__ or ()):
+    for var, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True):
         try:
             parts.append((f"{var!r} from the enclosing function", cell.cell_contents))
         except ValueError:  # empty cell
@@ -104,7 +105,7 @@ def _parts(fn: Any) -> list[tuple[str, Any]]:
     for var in _global_names(code):
         if var in fn_globals:
             parts.append((f"the global {var!r}", fn_globals[var]))
-    parts += [(f"a default argument", d) for d in (fn.__defaults__ or ())]
+    parts += [("a default argument", d) for d in (fn.__defaults__ or ())]
     parts += [(f"default of {k!r}", v) for k, v in (fn.__kwdefaults__ or {}).items()]
     return parts
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Callable
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from .. import config
-from ._base import Runner
 from .._worker import call_chunk, call_timed
+from ._base import Runner
 
 
 class ThreadRunner(Runner):
@@ -35,7 +36,8 @@ class ThreadRunner(Runner):
     def _close_pool(self, pool: ThreadPoolExecutor, *, kill: bool) -> None:
         pool.shutdown(wait=not kill, cancel_futures=True)
 
-    def _submit(self, target: Callable, chunk: list) -> Future:
-        if len(chunk) == 1:
-            return self._pool.submit(call_timed, target, chunk[0])
-        return self._pool.submit(call_chunk, target, chunk)
+    def _submitter(self, target: Callable) -> Callable:
+        return functools.partial(self._pool.submit, call_timed, target)
+
+    def _chunk_submitter(self, target: Callable) -> Callable:
+        return functools.partial(self._pool.submit, call_chunk, target)

@@ -1,0 +1,401 @@
+"""Pure analysis: records or DataFrames in, DataFrames out. No plotting here.
+
+Two shapes of input are accepted everywhere it makes sense:
+
+- the **per-task frame** of `records_to_dataframe` (one row per task), and
+- the **per-run frame** (one row per run): what `runs()` returns, or
+  `summaries_to_dataframe` (which lacks `params`, so runs are matched by
+  workload name only).
+
+A `RunRecord` or a list of them is turned into the per-task frame first. Every
+function says which shape it needs; the ones that need task timings
+(`utilisation`, `latency`) refuse a per-run frame with a clear message.
+
+Times are seconds, as in the records. Speedups compare against the sequential
+baseline of the same workload and size, normalised per task, so one function
+serves both sweep modes: with fixed total work it is the plain ratio of wall
+times (Amdahl), and with fixed work per worker it is the scaled speedup
+(Gustafson).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .records import RunRecord, TaskEvent, records_to_dataframe
+
+#: Columns that name one configuration of a sweep: repeats of it are pooled.
+CONFIG: tuple[str, ...] = ("workload", "work", "tasks", "chunksize", "backend", "start_method", "max_workers")
+#: A configuration without its worker count: one speedup curve.
+CURVE: tuple[str, ...] = ("workload", "work", "backend", "start_method")
+#: Run columns carried into per-run results so they can be labelled and captioned.
+RUN_INFO: tuple[str, ...] = ("run_id", "backend", "start_method", "max_workers", "workload")
+#: The machine columns a plot caption is made from.
+MACHINE: tuple[str, ...] = ("machine", "cores_logical", "cores_physical", "cores_usable",
+                            "python_version", "implementation", "gil_enabled")
+#: Parameters that change how much work a run does, not what one task is: dropped from `work`.
+_NOT_WORK = ("tasks", "chunksize", "repeat")
+#: Components of `RunRecord.overhead()`, in the order they happen to a task.
+OVERHEAD: tuple[str, ...] = ("startup", "queued", "dispatch", "compute", "collection")
+#: A gap between two `cpu_traced` samples longer than this means the worker was
+#: not running: 4x the 0.5 ms sampling period, well under the GIL's 5 ms switch interval.
+DEFAULT_WAIT_GAP_S = 0.002
+
+Data = pd.DataFrame | RunRecord | Iterable[RunRecord]
+
+
+# -- shapes ------------------------------------------------------------------
+
+def tasks(data: Data) -> pd.DataFrame:
+    """The per-task frame: a DataFrame passes through, records are converted."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, RunRecord):
+        data = [data]
+    return records_to_dataframe(data)
+
+
+def is_per_task(df: pd.DataFrame) -> bool:
+    """True for a per-task frame (it has event columns such as `submit`)."""
+    return "submit" in df.columns
+
+
+def events(data: Data, what: str = "this") -> pd.DataFrame:
+    """The per-task frame's rows of real tasks (a run without tasks has a
+    placeholder row); a per-run frame is refused, naming `what` needed tasks."""
+    df = tasks(data)
+    if not is_per_task(df):
+        raise ValueError(f"{what} needs the per-task frame (records_to_dataframe), not one row per run")
+    return df[df["index"].notna()]
+
+
+def runs(data: Data) -> pd.DataFrame:
+    """One row per run, from either shape: run columns, `tasks`, `failed`,
+    `cpu_time`, the overhead components, plus `work` (the params that define
+    one task, as JSON) and `chunksize`, which the speedup baseline is matched on."""
+    df = tasks(data)
+    out = _runs_from_tasks(df) if is_per_task(df) else df.copy()
+    return _add_work(out)
+
+
+def _runs_from_tasks(df: pd.DataFrame) -> pd.DataFrame:
+    run_cols = [c for c in df.columns if c not in _EVENT_COLUMNS and c != "run_id"]
+    per_run = df.groupby("run_id", sort=False)[run_cols].first()
+    ev = df[df["index"].notna()]
+    g = ev.groupby("run_id", sort=False)
+    per_run["tasks"] = g["index"].count()
+    per_run["failed"] = ev["ok"].eq(False).groupby(ev["run_id"], sort=False).sum()  # ok may be object dtype
+    per_run["cpu_time"] = g["cpu"].sum()
+    per_run = per_run.join(_overhead_from_tasks(ev))
+    fill = {"tasks": 0, "failed": 0, "cpu_time": 0.0, **{c: 0.0 for c in OVERHEAD if c != "startup"}}
+    return per_run.reset_index().fillna(fill)
+
+
+_EVENT_COLUMNS = frozenset(("index", "worker", "pid", "thread_id", "submit", "start", "end",
+                            "collected", "cpu", "ok", "error"))
+
+
+def _overhead_from_tasks(ev: pd.DataFrame) -> pd.DataFrame:
+    """`RunRecord.overhead()` for every run at once: a task is *queued* while
+    its worker is still busy with the previous task, *dispatched* from then on;
+    its result is *collected* from when it existed and the parent was free."""
+    ev = ev.sort_values(["run_id", "worker", "start"], kind="stable")
+    prev_end = ev.groupby(["run_id", "worker"], sort=False)["end"].shift()
+    ready = np.maximum(ev["submit"], prev_end.fillna(ev["submit"]))
+    by_collection = ev.sort_values(["run_id", "collected"], kind="stable")
+    parent_free = by_collection.groupby("run_id", sort=False)["collected"].shift()
+    available = np.maximum(by_collection["end"], parent_free.fillna(by_collection["end"]))
+    parts = pd.DataFrame({
+        "run_id": ev["run_id"], "queued": ready - ev["submit"], "dispatch": ev["start"] - ready,
+        "compute": ev["end"] - ev["start"], "collection": (by_collection["collected"] - available).reindex(ev.index),
+    })
+    return parts.groupby("run_id", sort=False).sum()
+
+
+def _add_work(df: pd.DataFrame) -> pd.DataFrame:
+    params = df["params"] if "params" in df.columns else pd.Series("{}", index=df.index)
+    parsed = [json.loads(p) if isinstance(p, str) else dict(p or {}) for p in params]
+    df["work"] = [json.dumps({k: v for k, v in p.items() if k not in _NOT_WORK}, sort_keys=True) for p in parsed]
+    if "chunksize" not in df.columns:
+        df["chunksize"] = [int(p.get("chunksize", 1)) for p in parsed]
+    if "tasks" not in df.columns:
+        df["tasks"] = [int(p.get("tasks", 0)) for p in parsed]
+    return df
+
+
+# -- speedup, efficiency and the scaling laws --------------------------------
+
+def _times(r: pd.DataFrame, cold: bool) -> pd.Series:
+    return r["wall"] + r["startup"] if cold else r["wall"]
+
+
+def _basis(cold: bool) -> str:
+    return "cold: wall + startup" if cold else "warm: wall"
+
+
+def _per_run_speedups(data: Data, cold: bool) -> pd.DataFrame:
+    """Every run with `time` and its `run_speedup` against the median sequential
+    time per task of the same workload and size (NaN where there is none)."""
+    r = runs(data)
+    r["time"] = _times(r, cold)
+    seq = r[(r["backend"] == "sequential") & (r["tasks"] > 0)]
+    base = (seq["time"] / seq["tasks"]).groupby([seq["workload"], seq["work"]]).median().rename("base_per_task")
+    r = r.join(base, on=["workload", "work"])
+    r["run_speedup"] = r["base_per_task"] * r["tasks"] / r["time"]
+    return r
+
+
+def speedup(data: Data, *, cold: bool = False) -> pd.DataFrame:
+    """Speedup and efficiency per configuration, against the sequential baseline.
+
+    Input: either shape, with the sequential runs included. One row per
+    (workload, work, tasks, chunksize, backend, start_method, max_workers):
+    `time` is the median over repeats of `wall` (warm) or `wall + startup`
+    (cold: what a learner who makes a pool per job pays); `baseline` is the
+    median sequential time per task times `tasks`; `speedup = baseline / time`;
+    `efficiency = speedup / max_workers`; `speedup_min`/`_max` span the repeats;
+    `basis` says which time was used.
+    """
+    r = _per_run_speedups(data, cold)
+    keys = list(CONFIG)
+    g = r.groupby(keys, sort=True, dropna=False)
+    out = g.agg(time=("time", "median"), base_per_task=("base_per_task", "first"),
+                speedup_min=("run_speedup", "min"), speedup_max=("run_speedup", "max"),
+                repeats=("run_id", "count")).reset_index()
+    out["baseline"] = out.pop("base_per_task") * out["tasks"]
+    out["speedup"] = out["baseline"] / out["time"]
+    out["efficiency"] = out["speedup"] / out["max_workers"]
+    out["basis"] = _basis(cold)
+    return out
+
+
+def efficiency(data: Data, *, cold: bool = False) -> pd.DataFrame:
+    """`speedup()` with the columns an efficiency plot needs: 1.0 is perfect use of every worker."""
+    return speedup(data, cold=cold)[[*CONFIG, "efficiency", "speedup", "repeats", "basis"]]
+
+
+def amdahl(n: Any, s: Any) -> np.ndarray:
+    """Amdahl's law: the speedup of fixed work on `n` workers with serial fraction `s`."""
+    n, s = np.asarray(n, dtype=float), np.asarray(s, dtype=float)
+    return 1.0 / (s + (1.0 - s) / n)
+
+
+def gustafson(n: Any, s: Any) -> np.ndarray:
+    """Gustafson's law: the scaled speedup when work grows with `n` (fixed work per worker)."""
+    n, s = np.asarray(n, dtype=float), np.asarray(s, dtype=float)
+    return n - s * (n - 1.0)
+
+
+_MODELS = {"amdahl": amdahl, "gustafson": gustafson}
+
+
+def fit_serial_fraction(n: Sequence[float], observed: np.ndarray, model: str = "amdahl") -> np.ndarray:
+    """Least-squares serial fraction s in [0, 1] for each row of `observed`.
+
+    `observed` is (points,) or (rows, points) speedups at worker counts `n`.
+    A grid search (1e-3 steps, then refined to 1e-5) is exact enough, needs no
+    SciPy, cannot diverge, and fits hundreds of bootstrap rows in one go.
+    Speedups below 1 pin s at 1 (no better than serial); above `n`, at 0.
+    """
+    f = _MODELS[model]
+    n = np.asarray(n, dtype=float)
+    obs = np.atleast_2d(np.asarray(observed, dtype=float))
+    best = _grid_min(f, n, obs, np.linspace(0.0, 1.0, 1001)[None, :].repeat(len(obs), 0))
+    fine = np.clip(best[:, None] + np.linspace(-1e-3, 1e-3, 201)[None, :], 0.0, 1.0)
+    return _grid_min(f, n, obs, fine)
+
+
+def _grid_min(f, n: np.ndarray, obs: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """For each row, the grid value of s with the least squared error."""
+    pred = f(n[None, None, :], grid[:, :, None])                 # rows x grid x points
+    sse = np.nansum((pred - obs[:, None, :]) ** 2, axis=2)
+    return grid[np.arange(len(grid)), sse.argmin(axis=1)]
+
+
+def fit_amdahl(data: Data, *, cold: bool = False, ci: float = 0.9, n_boot: int = 200,
+               seed: int = 0) -> pd.DataFrame:
+    """Fit Amdahl's serial fraction to each backend's speedup curve (fixed total work).
+
+    Input: either shape, sequential runs included. One row per curve
+    (workload, work, backend, start_method) with at least two worker counts:
+    `s` from the median speedups; `s_low`/`s_high`, the `ci` percentile
+    interval from `n_boot` bootstrap resamples of the repeats at each worker
+    count (the baseline is held fixed), widened if need be to contain `s`;
+    `rmse` of the fit; `points`, the worker counts; `repeats`, the fewest
+    repeats at any of them. Seeded: the same data give the same interval.
+    """
+    return _fit(data, "amdahl", cold, ci, n_boot, seed)
+
+
+def fit_gustafson(data: Data, *, cold: bool = False, ci: float = 0.9, n_boot: int = 200,
+                  seed: int = 0) -> pd.DataFrame:
+    """`fit_amdahl` for a sweep with fixed work per worker: fits the serial fraction
+    of Gustafson's scaled speedup n - s(n - 1). Same input and columns."""
+    return _fit(data, "gustafson", cold, ci, n_boot, seed)
+
+
+def _fit(data: Data, model: str, cold: bool, ci: float, n_boot: int, seed: int) -> pd.DataFrame:
+    if not 0 < ci < 1:
+        raise ValueError(f"ci: {ci!r} is out of range; allowed: between 0 and 1")
+    r = _per_run_speedups(data, cold)
+    r = r[(r["backend"] != "sequential") & r["run_speedup"].notna()]
+    rng = np.random.default_rng(seed)
+    rows = [_fit_curve(key, curve, model, ci, n_boot, rng) for key, curve in r.groupby(list(CURVE), sort=True)]
+    columns = [*CURVE, "model", "s", "s_low", "s_high", "rmse", "points", "repeats", "basis"]
+    out = pd.DataFrame([row for row in rows if row], columns=columns)
+    out["basis"] = _basis(cold)
+    return out
+
+
+def _fit_curve(key: tuple, curve: pd.DataFrame, model: str, ci: float, n_boot: int,
+               rng: np.random.Generator) -> dict[str, Any] | None:
+    by_n = {n: g["run_speedup"].to_numpy() for n, g in curve.groupby("max_workers", sort=True)}
+    if len(by_n) < 2:
+        return None  # one worker count cannot say how speedup grows
+    n = np.array(list(by_n), dtype=float)
+    medians = np.array([np.median(v) for v in by_n.values()])
+    s = float(fit_serial_fraction(n, medians, model)[0])
+    boot = np.column_stack([np.median(rng.choice(v, size=(n_boot, len(v))), axis=1) for v in by_n.values()])
+    s_boot = fit_serial_fraction(n, boot, model)
+    low, high = np.percentile(s_boot, [50 * (1 - ci), 50 * (1 + ci)])
+    rmse = float(np.sqrt(np.mean((_MODELS[model](n, s) - medians) ** 2)))
+    return {**dict(zip(CURVE, key, strict=True)), "model": model, "s": s, "s_low": float(min(low, s)),
+            "s_high": float(max(high, s)), "rmse": rmse, "points": len(n),
+            "repeats": min(len(v) for v in by_n.values())}
+
+
+# -- where the time went -----------------------------------------------------
+
+def achieved_parallelism(data: Data) -> pd.DataFrame:
+    """Per run: `parallelism` = CPU seconds of all tasks / wall, how many cores
+    were really computing on average (threads under the GIL stay near 1), and
+    `concurrency` = summed task durations / wall, how many tasks were in flight
+    (waiting tasks count here, not above). Input: either shape."""
+    r = runs(data)
+    out = r[[c for c in RUN_INFO if c in r.columns] + ["wall", "cpu_time", "compute"]].copy()
+    out["parallelism"] = out["cpu_time"] / out["wall"]
+    out["concurrency"] = out["compute"] / out["wall"]
+    return out
+
+
+def utilisation(data: Data) -> pd.DataFrame:
+    """Per run and worker label: `busy` seconds running tasks, `tasks` run,
+    and `utilisation` = busy / the run's wall. Input: the per-task frame.
+
+    Only workers that ran a task appear: an idle thread has no label.
+    Failed tasks that never started (worker "") are left out.
+    """
+    ev = events(data, "utilisation")
+    ev = ev[ev["worker"] != ""].assign(busy=ev["end"] - ev["start"])
+    keys = [*RUN_INFO, "worker"]
+    out = ev.groupby(keys, sort=True).agg(busy=("busy", "sum"), tasks=("index", "count"),
+                                          wall=("wall", "first")).reset_index()
+    out["utilisation"] = out["busy"] / out["wall"]
+    return out
+
+
+def overhead(data: Data) -> pd.DataFrame:
+    """Per run, where the time went, with `RunRecord.overhead()`'s meaning:
+    startup, queued, dispatch, compute, collection (seconds summed over tasks),
+    plus wall. Input: either shape."""
+    r = runs(data)
+    parts = [c for c in OVERHEAD if c in r.columns]
+    return r[[c for c in RUN_INFO if c in r.columns] + parts + ["wall"]].copy()
+
+
+def latency(data: Data) -> pd.DataFrame:
+    """Per task: `latency` = collected - submit (what a caller waits for one
+    result), split into `waiting` (submit to start) and `compute`. Input: the
+    per-task frame."""
+    ev = events(data, "latency")
+    out = ev[[*RUN_INFO, "index", "worker", "ok"]].copy()
+    out["latency"] = ev["collected"] - ev["submit"]
+    out["waiting"] = ev["start"] - ev["submit"]
+    out["compute"] = ev["end"] - ev["start"]
+    return out
+
+
+def memory(data: Data) -> pd.DataFrame:
+    """Per run: peak resident memory of the parent and of all workers, in MiB.
+    Input: either shape."""
+    r = runs(data)
+    out = r[[c for c in RUN_INFO if c in r.columns]].copy()
+    out["parent_mib"] = r["parent_peak_rss"] / 2**20
+    out["workers_mib"] = r["workers_peak_rss"] / 2**20
+    out["total_mib"] = out["parent_mib"] + out["workers_mib"]
+    return out
+
+
+# -- GIL activity from cpu_traced samples --------------------------------------
+
+Traced = RunRecord | Iterable[tuple[TaskEvent, Sequence[int]]]
+
+
+def gil_activity(source: Traced, *, wait_gap: float = DEFAULT_WAIT_GAP_S) -> pd.DataFrame:
+    """Run and wait intervals per worker, from `workloads.cpu_traced` samples.
+
+    `source` is a RunRecord of `cpu_traced` tasks (its `results` are the
+    samples, so a record loaded from a file, which has none, will not do), or
+    pairs of (TaskEvent, samples). Samples are ns since the task's first one,
+    placed at the event's `start`. Between samples the worker either ran (the
+    gap is the ~0.5 ms sampling period) or waited: a gap above `wait_gap`
+    seconds means something else had the GIL, or the core. Waits shorter than
+    `wait_gap` count as running: that is the resolution.
+
+    One row per interval: run_id, worker, task, state ("run" or "wait"),
+    begin, end (seconds since the run started), and the record's run and
+    machine columns when a record was given (for labels and captions).
+    """
+    if wait_gap <= 0:
+        raise ValueError(f"wait_gap: {wait_gap!r} is out of range; allowed: > 0 seconds")
+    pairs, info = _traced_pairs(source)
+    frames = [_task_intervals(ev, samples, wait_gap) for ev, samples in pairs]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_INTERVAL_COLUMNS)
+    for column, value in info.items():
+        out[column] = value
+    return out
+
+
+_INTERVAL_COLUMNS = ["worker", "task", "state", "begin", "end"]
+
+
+def _traced_pairs(source: Traced) -> tuple[list[tuple[TaskEvent, Sequence[int]]], dict[str, Any]]:
+    if not isinstance(source, RunRecord):
+        return [(ev, s) for ev, s in source if ev.ok and s is not None and len(s) > 1], {"run_id": ""}
+    if len(source.results) != len(source.events):
+        raise ValueError("source: this record has no results (records loaded from a file keep none); "
+                         "gil_activity needs the samples cpu_traced returned")
+    info = {c: getattr(source, c) for c in (*RUN_INFO, *MACHINE)}
+    pairs = [(ev, s) for ev, s in zip(source.events, source.results, strict=True)
+             if ev.ok and isinstance(s, (list, tuple)) and len(s) > 1]
+    return pairs, info
+
+
+def _task_intervals(ev: TaskEvent, samples: Sequence[int], wait_gap: float) -> pd.DataFrame:
+    """Consecutive samples of one task, merged into alternating run/wait stretches."""
+    t = ev.start + np.asarray(samples, dtype=float) / 1e9
+    waiting = np.diff(t) > wait_gap
+    change = np.flatnonzero(waiting[1:] != waiting[:-1]) + 1
+    first, last = np.r_[0, change], np.r_[change, len(waiting)]
+    return pd.DataFrame({"worker": ev.worker, "task": ev.index, "state": np.where(waiting[first], "wait", "run"),
+                         "begin": t[first], "end": t[last]})
+
+
+def run_share(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Per run and worker: seconds `run` and `wait`, `observed` (their sum: the
+    time its traced tasks lasted) and `share` = run / observed, the fraction of
+    its time the worker actually ran. Under the GIL two busy threads share ~0.5
+    each; two processes on two free cores ~1.0 each. Input: `gil_activity()`."""
+    seconds = (intervals["end"] - intervals["begin"]).to_numpy(dtype=float)
+    running = (intervals["state"] == "run").to_numpy()
+    keys = [c for c in ("run_id", "worker") if c in intervals.columns]
+    d = intervals[keys].assign(run=np.where(running, seconds, 0.0), wait=np.where(running, 0.0, seconds))
+    out = d.groupby(keys, sort=True)[["run", "wait"]].sum().reset_index()  # a live plot calls this per redraw
+    out["observed"] = out["run"] + out["wait"]
+    out["share"] = out["run"] / out["observed"]
+    return out

@@ -1,0 +1,165 @@
+"""`concurrency-lab info | run | sweep` (also `python -m concurrency_lab`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import config
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _int_list(text: str) -> list[int]:
+    return [_positive_int(part) for part in text.split(",") if part.strip()]
+
+
+def _size(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text  # e.g. crash's "exit"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .runners import RUNNERS
+    from .workloads import WORKLOADS
+
+    parser = argparse.ArgumentParser(prog="concurrency-lab", description=__doc__)
+    parser.add_argument("--small", action="store_true", help="small, fast mode (CI); also CONCURRENCY_LAB_SMALL=1")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("info", help="cores, affinity, Python, GIL, start methods, package versions")
+
+    run = sub.add_parser("run", help="one measured run, with a summary table")
+    run.add_argument("--backend", choices=list(RUNNERS), default="threads")
+    run.add_argument("--workers", type=_positive_int, default=2, help=f"max_workers, 1 to {config.MAX_WORKERS_CAP}")
+    run.add_argument("--workload", choices=list(WORKLOADS), default="cpu")
+    run.add_argument("--tasks", type=_positive_int, default=8)
+    run.add_argument("--size", type=_size, default=None, help="the workload's size (default: its own)")
+    run.add_argument("--start-method", choices=list(config.START_METHODS), default=None)
+    run.add_argument("--timeout", type=float, default=None, help="seconds for the whole run")
+
+    sw = sub.add_parser("sweep", help="backends x workers x workloads with repeats, CSV out")
+    sw.add_argument("--backends", default="threads,processes",
+                    help="comma-separated; processes:fork / processes:forkserver / processes:spawn pick a start method")
+    sw.add_argument("--workers", type=_int_list, default=None, help="comma-separated worker counts, e.g. 1,2,4")
+    sw.add_argument("--workloads", default="cpu", help=f"comma-separated, from: {', '.join(WORKLOADS)}")
+    sw.add_argument("--repeats", type=_positive_int, default=None)
+    sw.add_argument("--tasks", type=_positive_int, default=None)
+    sw.add_argument("--mode", choices=["fixed", "per_worker"], default="fixed")
+    sw.add_argument("--task-seconds", type=float, default=None, help="calibrate each task to about this long")
+    sw.add_argument("--out", default="sweep.csv", help="records file (.csv or .jsonl)")
+    return parser
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .info import system_info
+
+    info = system_info()
+    packages = info.pop("packages")
+    width = max(map(len, info))
+    for key, value in info.items():
+        print(f"{key:<{width}}  {value}")
+    print("packages:")
+    for name, version in packages.items():
+        print(f"  {name:<{width - 2}}  {version}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .api import run
+
+    size = args.size
+    if size is None and args.small and args.workload == "cpu":
+        size = 20_000
+    rec = run(args.workload, backend=args.backend, max_workers=args.workers, tasks=args.tasks, size=size,
+              start_method=args.start_method, timeout=args.timeout)
+    _print_table([rec.summary()], ["backend", "max_workers", "start_method", "workload", "tasks", "failed",
+                                   "wall", "startup", "cpu_time", "dispatch", "compute", "collection"])
+    for ev in rec.failures[:3]:
+        print(f"task {ev.index} failed: {ev.error.strip().splitlines()[-1] if ev.error else '?'}")
+    return 0 if rec.ok else 1
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .experiments import iter_sweep, plan
+    from .records import save_records
+    from .workloads import calibrate
+
+    small = args.small
+    workers = args.workers or ([1, 2] if small else sorted({1, 2, 4, config_cores()}))
+    repeats = args.repeats or (1 if small else 3)
+    tasks = args.tasks or (4 if small else 8)
+    names = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    points = plan(backends, workers, names, repeats=repeats, tasks=tasks, mode=args.mode)
+    seconds = args.task_seconds or (0.01 if small else 0.1)
+    sizes = {name: calibrate(name, seconds) for name in names if name not in ("io_http",)}
+    records = []
+    for i, rec in enumerate(iter_sweep(points, sizes), 1):
+        records.append(rec)
+        _progress(i, len(points), rec)
+    print(file=sys.stderr)
+    path = save_records(records, args.out)
+    _print_table([r.summary() for r in records], ["backend", "start_method", "max_workers", "workload", "tasks",
+                                                  "wall", "startup"])
+    print(f"wrote {len(records)} runs to {path}")
+    return 0
+
+
+def config_cores() -> int:
+    from .records import _usable_cores
+
+    return _usable_cores()
+
+
+def _progress(done: int, total: int, rec: Any) -> None:
+    width = 30
+    filled = width * done // total
+    label = f"{rec.backend}{':' + rec.start_method if rec.start_method else ''} x{rec.max_workers} {rec.workload}"
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:<40}", end="", file=sys.stderr, flush=True)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    cells = [[_fmt(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for r in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.small:
+        config.SMALL = True
+    handlers = {"info": cmd_info, "run": cmd_run, "sweep": cmd_sweep}
+    try:
+        return handlers[args.command](args)
+    except (ValueError, TypeError) as exc:
+        parser.error(str(exc))  # exits with status 2 and the message
+    except KeyboardInterrupt:
+        print("\ninterrupted: workers stopped", file=sys.stderr)
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

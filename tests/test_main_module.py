@@ -1,0 +1,59 @@
+"""Functions a learner defines in `__main__` (a script or a notebook) work under every start method."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from concurrency_lab import config
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from concurrency_lab.runners import ProcessRunner
+
+    def square(x):          # defined in __main__, which spawn/forkserver workers cannot import
+        return x * x
+
+    if __name__ == "__main__":
+        method = sys.argv[1]
+        with ProcessRunner(2, start_method=method) as runner:
+            rec = runner.run(square, [1, 2, 3])
+            assert rec.ok, rec.failures
+            def late(x):    # defined after the pool started: breaks a raw fork pool silently
+                return x + 100
+            rec2 = runner.run(late, [1, 2])
+            assert rec2.ok, rec2.failures
+        print(method, list(rec.results), list(rec2.results), rec.start_method)
+    """
+)
+
+UNGUARDED = textwrap.dedent(
+    """
+    from concurrency_lab.runners import ProcessRunner
+    with ProcessRunner(1, start_method="spawn") as runner:
+        runner.run(abs, [-1])
+    """
+)
+
+
+@pytest.mark.parametrize("method", config.available_start_methods())
+def test_main_module_functions_run_in_workers(tmp_path, method):
+    script = tmp_path / "learner.py"
+    script.write_text(SCRIPT)
+    out = subprocess.run([sys.executable, str(script), method], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [method, "[1,", "4,", "9]", "[101,", "102]", method]
+
+
+@pytest.mark.skipif("spawn" not in config.available_start_methods(), reason="needs spawn")
+def test_a_script_without_a_main_guard_gets_an_explanation(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert 'if __name__ == "__main__":' in out.stderr
+    assert "WorkerStartError" in out.stderr

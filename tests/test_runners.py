@@ -1,0 +1,184 @@
+"""One behaviour suite, run against every backend and start method."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+
+import pytest
+from conftest import make
+
+from concurrency_lab import workloads
+from concurrency_lab.runners import UnpicklableError
+
+EPS = 1e-6  # float rounding of ns -> s conversions
+
+
+def check_events(rec, n: int, max_workers: int) -> None:
+    assert [e.index for e in rec.events] == list(range(n))
+    for e in rec.events:
+        assert 0 <= e.submit <= e.start <= e.end <= e.collected <= rec.wall + EPS, e
+        assert e.cpu >= 0
+    labels = {e.worker for e in rec.events if e.ok}
+    assert 1 <= len(labels) <= max_workers
+    assert all(e.pid > 0 for e in rec.events if e.ok)
+
+
+def test_results_in_order_and_events_consistent(backend_spec):
+    items = list(range(20))
+    with make(backend_spec) as runner:
+        rec = runner.run(workloads.tiny, items)
+    assert list(rec.results) == [x * x for x in items]
+    assert rec.ok and rec.workload == "tiny"
+    check_events(rec, len(items), runner.max_workers)
+    assert rec.backend == backend_spec.split(":")[0]
+    assert rec.start_method == (backend_spec.split(":")[1] if ":" in backend_spec else "")
+
+
+def test_chunks_give_the_same_results(backend_spec):
+    with make(backend_spec) as runner:
+        rec = runner.run(workloads.tiny, list(range(10)), chunksize=3)
+    assert list(rec.results) == [x * x for x in range(10)]
+    check_events(rec, 10, runner.max_workers)
+
+
+def test_cpu_workload_and_record_fields(backend_spec):
+    with make(backend_spec) as runner:
+        rec = runner.run(workloads.cpu, [2000] * 4)
+    assert list(rec.results) == [workloads.cpu(2000)] * 4
+    assert rec.cpu_time > 0 and rec.wall > 0
+    assert rec.params["tasks"] == 4
+    assert rec.cores_logical >= rec.cores_usable >= 1
+    assert rec.python_version and rec.implementation
+    overhead = rec.overhead()
+    assert set(overhead) == {"startup", "queued", "dispatch", "compute", "collection"}
+    assert all(v >= -EPS for v in overhead.values()), overhead
+
+
+def test_a_raising_task_is_recorded_and_the_next_run_works(backend_spec):
+    with make(backend_spec) as runner:
+        rec = runner.run(workloads.crash, ["raise", "raise"])
+        assert not rec.ok and len(rec.failures) == 2
+        assert "RuntimeError: crash('raise')" in rec.failures[0].error
+        assert "Traceback" in rec.failures[0].error
+        again = runner.run(workloads.tiny, [3])
+    assert again.ok and again.results == (9,)
+
+
+def test_learner_functions_lambdas_and_closures_run_everywhere(backend_spec):
+    offset = 10
+
+    def add_offset(x):  # a closure, like a function defined in a notebook cell
+        return x + offset
+
+    with make(backend_spec) as runner:
+        assert runner.run(add_offset, [1, 2]).results == (11, 12)
+        assert runner.run(lambda x: x * 3, [1, 2]).results == (3, 6)
+        assert runner.run(functools.partial(pow, 2), [3, 4]).results == (8, 16)
+
+
+def test_events_stream_as_tasks_finish(backend_spec):
+    seen = []
+    with make(backend_spec) as runner:
+        rec = runner.run(workloads.io_sleep, [0.01] * 6, on_event=seen.append)
+    assert sorted(e.index for e in seen) == list(range(6))
+    assert [e.collected for e in seen] == sorted(e.collected for e in seen)  # handed over as collected
+    assert set(seen) == set(rec.events)
+
+
+def test_stream_iterator_yields_events_then_the_record(backend_spec):
+    with make(backend_spec) as runner:
+        stream = runner.stream(workloads.tiny, list(range(5)))
+        events = list(stream)
+    assert sorted(e.index for e in events) == list(range(5))
+    assert stream.record is not None and stream.record.results == (0, 1, 4, 9, 16)
+
+
+def test_stop_ends_a_run_quickly_and_marks_unfinished_tasks(backend_spec):
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    t0 = time.monotonic()
+    with make(backend_spec) as runner:
+        rec = runner.run(workloads.io_sleep, [0.05] * 400, stop=stop)
+        took = time.monotonic() - t0
+        assert took < 0.3 + 2.0, took
+        cancelled = [e for e in rec.failures if e.error.startswith("cancelled")]
+        assert cancelled and len(rec.events) == 400
+        assert runner.run(workloads.tiny, [2]).results == (4,)  # a following run works
+
+
+def test_run_timeout_marks_unfinished_tasks(backend_spec):
+    with make(backend_spec) as runner:
+        rec = runner.run(workloads.io_sleep, [0.05] * 200, timeout=0.3)
+    assert any(e.error.startswith("timeout") for e in rec.failures)
+    assert rec.wall < 0.3 + 2.0
+
+
+def test_an_error_in_the_event_callback_cleans_up_and_propagates(backend_spec):
+    def boom(event):
+        raise KeyboardInterrupt  # what Ctrl-C looks like from inside the loop
+
+    runner = make(backend_spec)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(workloads.io_sleep, [0.02] * 50, on_event=boom)
+    assert not runner.started  # the pool was shut down before the interrupt went on
+
+
+def test_warm_pool_is_reused(backend_spec):
+    with make(backend_spec) as runner:
+        first = runner.run(workloads.tiny, [1, 2])
+        second = runner.run(workloads.tiny, [1, 2])
+    assert first.startup == 0.0 == second.startup  # the with-block started the pool before both
+    if backend_spec.startswith("processes"):
+        assert {e.pid for e in first.events} | {e.pid for e in second.events} <= set(runner._worker_pids()) | set()
+
+
+def test_unpicklable_closure_names_the_object():
+    lock = threading.Lock()
+
+    def uses_lock(x):
+        with lock:
+            return x
+
+    with make("threads") as runner:  # threads share memory: fine
+        assert runner.run(uses_lock, [1]).results == (1,)
+    runner = make("processes:spawn")
+    with pytest.raises(UnpicklableError, match=r"'lock'.*_thread.lock.*threads backend"):
+        runner.run(uses_lock, [1])
+    assert not runner.started  # refused before any worker started
+
+
+def test_generator_in_a_closure_is_named():
+    gen = (i for i in range(3))
+
+    def uses_gen(x):
+        return next(gen) + x
+
+    with pytest.raises(UnpicklableError, match=r"'gen'.*generator"):
+        make("processes:forkserver").run(uses_gen, [1])
+
+
+def test_unpicklable_task_input_is_refused_before_start():
+    runner = make("processes:spawn")
+    with pytest.raises(UnpicklableError, match=r"items\[0\]"):
+        runner.run(workloads.tiny, [threading.Lock()])
+    assert not runner.started
+
+
+@pytest.mark.parametrize("method", [m for m in ("fork", "forkserver", "spawn") if m in __import__("concurrency_lab").config.available_start_methods()])
+def test_dead_worker_breaks_the_run_with_an_explanation_and_the_next_run_works(method):
+    with make(f"processes:{method}") as runner:
+        rec = runner.run(workloads.crash, ["exit", "exit"])
+        assert not rec.ok
+        assert all("BrokenProcessPool" in e.error and "exited with code 1" in e.error for e in rec.failures)
+        again = runner.run(workloads.tiny, [5])
+    assert again.ok and again.results == (25,)
+
+
+def test_processes_record_the_start_method_default():
+    from concurrency_lab import config
+
+    runner = make("processes")
+    assert runner.start_method == config.default_start_method()
+    runner.shutdown()
