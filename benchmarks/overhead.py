@@ -377,7 +377,7 @@ def tiny_breakdown(count: int) -> dict[str, float]:
     try:
         from concurrency_lab._worker import call_timed
         from concurrency_lab.memory import PeakMemory
-        from concurrency_lab.records import RunRecord, TaskEvent
+        from concurrency_lab.records import RunRecord, make_event
         from concurrency_lab.workloads import tiny
     except ImportError:  # the library moved things around: skip the breakdown
         return {}
@@ -393,10 +393,10 @@ def tiny_breakdown(count: int) -> dict[str, float]:
     return {
         "worker: call_timed(tiny, x) minus tiny(x)": us("call_timed(tiny, 3)", call_timed=call_timed, tiny=tiny) - bare,
         "  of which thread_time_ns() x 2": 2 * us("f()", f=time.thread_time_ns),
-        "parent: Future.add_done_callback (raw map has none)":
+        "parent: Future.add_done_callback (only when streaming events)":
             us("f.add_done_callback(cb)", f=Future(), cb=print),
-        "parent: one TaskEvent (frozen slots dataclass, built for every task at the end of run)":
-            us("E(0, 'w0', 1, 2, 0.1, 0.2, 0.3, 0.4, 0.0, True, '')", E=TaskEvent),
+        "parent: one frozen TaskEvent (records.make_event), built after the run's clock stops":
+            us("E(0, 'w0', 1, 2, 0.1, 0.2, 0.3, 0.4, 0.0, True, '')", E=make_event),
         f"parent: RunRecord + PeakMemory, once per run, / {count} tasks":
             (us("r()", 200, r=record) + us("P([]).read()", 200, P=PeakMemory)) / count,
     }

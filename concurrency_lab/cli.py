@@ -96,9 +96,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .experiments import iter_sweep, plan
-    from .records import save_records
+    from .records import check_records_path, save_records
     from .workloads import calibrate
 
+    check_records_path(args.out)  # a bad suffix is refused before a single run
     small = args.small
     workers = args.workers or ([1, 2] if small else sorted({1, 2, 4, config_cores()}))
     repeats = args.repeats or (1 if small else 3)

@@ -321,6 +321,11 @@ def load_records(path: str | os.PathLike) -> list[RunRecord]:
     return _from_csv(text, path)
 
 
+def check_records_path(path: str | os.PathLike) -> str:
+    """The format ("jsonl" or "csv") a records path asks for, or a ValueError."""
+    return _format_of(Path(path))
+
+
 def _format_of(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json"):

@@ -149,3 +149,13 @@ def test_real_run_records_results_separately_from_saved_fields():
     rec = api.run(workloads.tiny, backend="sequential", items=[2, 3])
     assert rec.results == (4, 9)
     assert "results" not in rec.to_dataframe().columns
+
+
+def test_fast_event_builder_makes_an_equal_frozen_event():
+    from concurrency_lab.records import make_event
+
+    args = (3, "w1", 42, 7, 0.1, 0.2, 0.3, 0.4, 0.05, False, "boom")
+    fast = make_event(*args)
+    assert fast == TaskEvent(*args) and type(fast) is TaskEvent
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.index = 4
