@@ -19,11 +19,15 @@ BACKENDS = ["sequential", "threads", "asyncio"] + [f"processes:{m}" for m in con
 
 
 def _is_helper(proc: psutil.Process) -> bool:
+    """The forkserver and resource tracker themselves, not the workers the forkserver forks
+    (those inherit its command line, so the parent tells them apart)."""
     try:
         cmd = " ".join(proc.cmdline())
+        parent = proc.parent()
+        parent_cmd = " ".join(parent.cmdline()) if parent else ""
     except psutil.Error:
         return True  # already gone
-    return any(h in cmd for h in _MP_HELPERS)
+    return any(h in cmd for h in _MP_HELPERS) and "multiprocessing.forkserver" not in parent_cmd
 
 
 def _children() -> dict[int, psutil.Process]:

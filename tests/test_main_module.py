@@ -34,7 +34,7 @@ SCRIPT = textwrap.dedent(
 UNGUARDED = textwrap.dedent(
     """
     from concurrency_lab.runners import ProcessRunner
-    with ProcessRunner(1, start_method="spawn") as runner:
+    with ProcessRunner(1, start_method=METHOD) as runner:
         runner.run(abs, [-1])
     """
 )
@@ -49,10 +49,10 @@ def test_main_module_functions_run_in_workers(tmp_path, method):
     assert out.stdout.split() == [method, "[1,", "4,", "9]", "[101,", "102]", method]
 
 
-@pytest.mark.skipif("spawn" not in config.available_start_methods(), reason="needs spawn")
-def test_a_script_without_a_main_guard_gets_an_explanation(tmp_path):
+@pytest.mark.parametrize("method", [m for m in ("spawn", "forkserver") if m in config.available_start_methods()])
+def test_a_script_without_a_main_guard_gets_an_explanation(tmp_path, method):
     script = tmp_path / "unguarded.py"
-    script.write_text(UNGUARDED)
+    script.write_text(UNGUARDED.replace("METHOD", repr(method)))
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert 'if __name__ == "__main__":' in out.stderr

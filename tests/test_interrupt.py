@@ -1,0 +1,73 @@
+"""Ctrl-C for real: a kernel runs a sweep cell, we interrupt it, the kernel lives on with no workers left."""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+import pytest
+
+jupyter_client = pytest.importorskip("jupyter_client")
+
+from conftest import _is_helper  # noqa: E402
+
+CELL = """
+import concurrency_lab as cl
+cl.run("cpu", backend={backend!r}, start_method={method!r}, max_workers=2, size=300_000, tasks=400)
+"""
+
+
+@pytest.fixture
+def kernel():
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(extra_arguments=["--HistoryManager.enabled=False"])
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    try:
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def _workers(pid: int) -> list[psutil.Process]:
+    return [p for p in psutil.Process(pid).children(recursive=True) if not _is_helper(p)]
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def _reply(kc, msg_id: str, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = kc.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.01))
+        if msg["parent_header"].get("msg_id") == msg_id:
+            return msg["content"]
+
+
+@pytest.mark.parametrize("backend, method", [("processes", "fork"), ("processes", "forkserver"),
+                                             ("processes", "spawn"), ("threads", None)])
+def test_interrupt_stops_workers_and_the_kernel_survives(kernel, backend, method):
+    km, kc = kernel
+    kernel_pid = km.provisioner.process.pid
+    msg_id = kc.execute(CELL.format(backend=backend, method=method))
+    if backend == "processes":  # wait until the pool is really running the cell's tasks
+        assert _wait_for(lambda: len(_workers(kernel_pid)) >= 2, 60), "workers never started"
+    else:
+        assert _wait_for(lambda: psutil.Process(kernel_pid).cpu_times().user > 0.5, 60)
+    t0 = time.monotonic()
+    km.interrupt_kernel()
+    reply = _reply(kc, msg_id, timeout=30)
+    took = time.monotonic() - t0
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt", reply
+    assert took < 2.0 + 0.5, f"the interrupt took {took:.2f} s"  # 2 s, plus kernel messaging
+    assert _workers(kernel_pid) == [], "worker processes outlived the interrupt"
+    check = kc.execute("print(1 + 1)")
+    assert _reply(kc, check, timeout=30)["status"] == "ok"  # the kernel is alive and answers
