@@ -34,12 +34,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self.server.latency:
             time.sleep(self.server.latency)
+        with self.server.lock:  # counted before answering, so a client that got its answer is counted
+            self.server.requests += 1
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(size))
         self.end_headers()
         self.wfile.write(b"x" * size)
-        self.server.requests += 1
 
     def log_message(self, format: str, *args: Any) -> None:  # keep notebooks quiet
         pass
@@ -50,6 +51,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = config.HTTP_REQUEST_QUEUE_SIZE  # the stdlib's 5 drops clients (FACTS.md)
     latency: float = 0.0
     requests: int = 0
+    lock: threading.Lock
 
 
 class LocalHTTPServer:
@@ -78,6 +80,7 @@ class LocalHTTPServer:
             return
         server = _Server(("127.0.0.1", 0), _Handler)
         server.latency = self.latency
+        server.lock = threading.Lock()
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="concurrency-lab-http", daemon=True)

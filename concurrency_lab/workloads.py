@@ -255,8 +255,11 @@ _CALIBRATED: dict[tuple[str, float], Any] = {}
 #: Workloads whose size is already in seconds: calibration is the identity.
 _SIZE_IS_SECONDS = {"io_sleep", "hang"}
 #: Workloads whose size is not a cost: which way to crash, a number to square,
-#: and io_http, whose time is set by the server's latency, not the size.
-_NOT_SCALABLE = {"crash", "tiny", "io_http"}
+#: io_http, whose time is set by the server's latency, and memory, whose size is
+#: the point (MiB), not its time.
+_NOT_SCALABLE = {"crash", "tiny", "io_http", "memory"}
+#: Calibration never probes above this size (bytes for io_file: 256 MiB).
+_MAX_PROBE = 1 << 28
 
 
 def calibrate(name: str, target_seconds: float, *, clock: Callable[[], float] = time.perf_counter) -> Any:
@@ -281,7 +284,7 @@ def calibrate(name: str, target_seconds: float, *, clock: Callable[[], float] = 
 
 
 def _start_size(name: str) -> int:
-    return {"cpu": 1000, "io_file": 4096, "gil_release": 1 << 14, "memory": 1}[name]
+    return {"cpu": 1000, "io_file": 4096, "gil_release": 1 << 14}[name]
 
 
 def _scale(fn: Callable[[int], Any], size: int, target: float, clock: Callable[[], float]) -> int:
@@ -290,7 +293,7 @@ def _scale(fn: Callable[[int], Any], size: int, target: float, clock: Callable[[
         t0 = clock()
         fn(size)
         took = clock() - t0
-        if took >= probe or size > 1 << 40:
+        if took >= probe or size >= _MAX_PROBE:
             return max(1, int(size * target / max(took, 1e-9)))
         size *= 2
 

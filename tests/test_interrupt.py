@@ -13,6 +13,7 @@ from conftest import _is_helper  # noqa: E402
 
 CELL = """
 import concurrency_lab as cl
+print("started", flush=True)
 cl.run("cpu", backend={backend!r}, start_method={method!r}, max_workers=2, size=300_000, tasks=400)
 """
 
@@ -44,6 +45,14 @@ def _wait_for(predicate, timeout: float) -> bool:
     return predicate()
 
 
+def _wait_for_output(kc, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = kc.get_iopub_msg(timeout=max(deadline - time.monotonic(), 0.01))
+        if msg["msg_type"] == "stream" and text in msg["content"]["text"]:
+            return
+
+
 def _reply(kc, msg_id: str, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
     while True:
@@ -57,11 +66,13 @@ def _reply(kc, msg_id: str, timeout: float) -> dict:
 def test_interrupt_stops_workers_and_the_kernel_survives(kernel, backend, method):
     km, kc = kernel
     kernel_pid = km.provisioner.process.pid
+    threads_before = psutil.Process(kernel_pid).num_threads()
     msg_id = kc.execute(CELL.format(backend=backend, method=method))
+    _wait_for_output(kc, "started", 60)
     if backend == "processes":  # wait until the pool is really running the cell's tasks
         assert _wait_for(lambda: len(_workers(kernel_pid)) >= 2, 60), "workers never started"
     else:
-        assert _wait_for(lambda: psutil.Process(kernel_pid).cpu_times().user > 0.5, 60)
+        assert _wait_for(lambda: psutil.Process(kernel_pid).num_threads() >= threads_before + 2, 60)
     t0 = time.monotonic()
     km.interrupt_kernel()
     reply = _reply(kc, msg_id, timeout=30)
