@@ -69,6 +69,7 @@ def run(
     on_event: EventCallback | None = None,
     stop: threading.Event | None = None,
     timeout: float | None = None,
+    task_timeout: float | None = None,
 ) -> RunRecord:
     """Start a pool, run the tasks, close the pool, and return the record.
 
@@ -82,6 +83,6 @@ def run(
     try:
         with workload_fn(fn) as ready_fn:
             return runner.run(ready_fn, items, chunksize=chunksize, on_event=on_event, stop=stop,
-                              timeout=timeout, workload=name, params=params)
+                              timeout=timeout, task_timeout=task_timeout, workload=name, params=params)
     finally:
         runner.shutdown()

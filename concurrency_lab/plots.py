@@ -392,16 +392,30 @@ class LaneBars(Artist):
         rows = np.clip(np.minimum(y1[None, :], np.arange(bottom + 1, top + 1)[:, None])
                        - np.maximum(y0[None, :], np.arange(bottom, top)[:, None]), 0.0, 1.0)
         alpha = self._rgba[3] * (1.0 if self.get_alpha() is None else self.get_alpha())
-        cover = rows @ cols  # (rows, columns): the bands do not overlap
+        # A row is a lane's row of column covers times the share of the row in the band (1 inside it): make
+        # each distinct row once, then the image by indexing (a tenth of the work of a full (rows, columns) product).
+        band = rows.argmax(axis=1)
+        share = np.round(rows[np.arange(len(rows)), band] * 255).astype(np.intp)
+        kinds, row_kind = np.unique(band * 256 + share, return_inverse=True)
+        cover = (kinds % 256)[:, None] / 255 * cols[kinds // 256]
         rgb = np.round(self._rgba[:3] * 255).astype(np.uint32)
-        pixels = (rgb[0] | rgb[1] << 8 | rgb[2] << 16) | (
-            np.round(np.clip(cover, 0.0, 1.0) * (alpha * 255)).astype(np.uint32) << 24)
+        table = (rgb[0] | rgb[1] << 8 | rgb[2] << 16) | (np.round(cover * (alpha * 255)).astype(np.uint32) << 24)
+        pixels = table[row_kind.ravel()]
         image = pixels.astype("<u4").view(np.uint8).reshape(top - bottom, width, 4)
         gc = renderer.new_gc()
         self._set_gc_clip(gc)
         renderer.draw_image(gc, left, bottom, image)
         gc.restore()
         self.stale = False
+
+
+def _nice_ceil(x: float) -> float:
+    """The smallest 1, 2 or 5 x 10^k at or above `x` (1.0 for nothing): time axes grow
+    by these steps, so a live run that keeps getting longer re-lays its axes out rarely."""
+    if not x > 0 or not np.isfinite(x):
+        return 1.0
+    scale = 10.0 ** np.floor(np.log10(x))
+    return float(next(m * scale for m in (1.0, 2.0, 5.0, 10.0) if m * scale >= x * (1 - 1e-12)))
 
 
 class LiveTimeline:

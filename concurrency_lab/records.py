@@ -54,7 +54,8 @@ class TaskEvent:
     collected: float
     """When the parent saw the result: end-to-collected is collection overhead."""
     cpu: float
-    """CPU seconds the task's own thread used (`time.thread_time`)."""
+    """CPU seconds the task's own thread used (`time.thread_time`); for a task
+    shorter than 20 us, its wall time (see `_worker.EXACT_CPU_ABOVE_NS`)."""
     ok: bool
     """False when the task raised, its worker died, or it timed out."""
     error: str = ""

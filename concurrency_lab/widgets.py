@@ -1140,7 +1140,7 @@ class GranularityPanel(Panel):
         ax = self.axes[0]
         ax.clear()
         if self.model.records:
-            plots.overhead(self.model.labelled_frame(), ax=ax, components=("queued", "dispatch", "collection"))
+            plots.overhead(self.model.labelled_frame(), ax=ax, components=("dispatch", "collection"))
 
 
 class StartMethodPanel(Panel):

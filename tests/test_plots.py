@@ -245,3 +245,99 @@ def test_every_plot_makes_its_own_figure_when_no_axes_is_given():
 def test_timeline_refuses_a_per_run_frame():
     with pytest.raises(ValueError, match="timeline needs the per-task frame"):
         plots.timeline(analysis.runs([make_record("threads", 2, 1.0)]))
+
+
+# -- live dashboard ------------------------------------------------------------
+
+
+def _agg_pixels(artist_of) -> np.ndarray:
+    """The RGB pixels of one axes holding what `artist_of(ax)` makes, lanes top to bottom."""
+    fig = matplotlib.figure.Figure(figsize=(6, 3), dpi=100)
+    matplotlib.backends.backend_agg.FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    ax.set_xlim(0, 10.3)
+    ax.set_ylim(3.6, -0.6)
+    ax.set_axis_off()
+    ax.add_artist(artist_of(ax))
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+
+
+def test_lane_bars_draw_what_a_path_of_rectangles_draws():
+    import matplotlib.backends.backend_agg  # noqa: F401
+
+    rng = np.random.default_rng(1)
+    lane = np.repeat(np.arange(4.0), 500)
+    begin = np.concatenate([np.sort(rng.uniform(0, 10, 500)) for _ in range(4)])
+    end = np.minimum(begin + rng.uniform(0.001, 0.02, begin.size), np.r_[begin[1:], 10.0])  # thinner than a pixel
+    path = _agg_pixels(lambda ax: matplotlib.patches.PathPatch(plots._rect_path(begin, end, lane), linewidth=0,
+                                                               facecolor="#0072B2", transform=ax.transData))
+
+    def cover(ax):
+        bars = plots.LaneBars("#0072B2")
+        bars.set_data(begin, end, lane)
+        return bars
+
+    pixels = _agg_pixels(cover)
+    assert (path != 255).any() and np.abs(pixels - path).max() <= 3  # antialiased alike, to 3/255
+    bars = cover(None)
+    assert plots.bar_count(bars) == 2000 and np.array_equal(bars.get_data()[0], begin)
+    with pytest.raises(ValueError, match="same length"):
+        bars.set_data([0.0], [1.0, 2.0], [0.0])
+
+
+def test_live_timeline_draws_the_timeline_and_activity_of_a_run():
+    rec = _alternating()
+    live = plots.LiveTimeline()
+    assert live.update(rec, analysis.gil_activity(rec)) is live
+    static_t, static_a = plots.timeline(rec), plots.activity(rec)
+    np.testing.assert_allclose(rects(live.bars("ok")), rects(ours(static_t)[0]))
+    np.testing.assert_allclose(rects(live.bars("wait")), rects(ours(static_a)[0]))
+    np.testing.assert_allclose(rects(live.bars("run")), rects(ours(static_a)[1]))
+    assert plots.bar_count(live.bars("failed")) == 0 and len(live.failed_end.get_xdata()) == 0
+    assert [t.get_text() for t in live.lane_labels] == ["w0 (50% ran)", "w1 (50% ran)"]
+    assert [t.get_text() for t in live.timeline_ax.get_yticklabels()] == ["w0", "w1"]
+    assert live.timeline_ax.get_title() == static_t.get_title()
+    assert live.activity_ax.get_title() == static_a.get_title()
+    assert caption_of(live.timeline_ax) == caption_of(static_t)
+    assert live.timeline_ax.get_xlim() == live.activity_ax.get_xlim() == pytest.approx((0, 0.05))  # 1.02 x 0.046
+    assert live.rgba().shape == (1000, 1000, 4)
+    assert live.png().startswith(b"\x89PNG\r\n\x1a\n")
+    assert live.relayouts == 1
+
+
+def test_live_timeline_lays_out_again_only_when_the_background_changes():
+    run = make_record("threads", 2, 1.0, tasks=400)
+    events = run.events
+    live = plots.LiveTimeline(activity=False)
+    assert live.activity_ax is None
+
+    def upto(k: int, failed: tuple[int, ...] = ()) -> RunRecord:
+        evs = [dataclasses.replace(e, ok=e.index not in failed) for e in events[:k]]
+        return dataclasses.replace(run, events=tuple(evs), wall=max(e.end for e in evs))
+
+    live.update(upto(100))  # 50 slots of 1/200 s: the axis ends at 0.5 s
+    assert live.relayouts == 1 and live.timeline_ax.get_xlim()[1] == pytest.approx(0.5)
+    assert isinstance(live.bars("ok"), matplotlib.patches.PathPatch) and live.bars("ok").get_linewidth() > 0
+    live.update(upto(120))
+    assert live.relayouts == 1  # same lanes, title and caption; still within the axis
+    live.update(upto(300))  # past 0.5 s: the axis grows to 1 s
+    assert live.relayouts == 2 and live.timeline_ax.get_xlim()[1] == pytest.approx(1.0)
+    assert isinstance(live.bars("ok"), plots.LaneBars) and plots.bar_count(live.bars("ok")) == 300
+    live.update(upto(302, failed=(301,)))  # a first failure: the legend gains "failed"
+    assert live.relayouts == 3
+    assert [t.get_text() for t in live.timeline_ax.get_legend().get_texts()] == ["ok", "failed"]
+    assert list(live.failed_end.get_xdata()) == pytest.approx([events[301].end])
+    begin, end, lane = live.bars("ok").get_data()
+    assert len(begin) == 301 and lane.max() == 1.0
+
+
+def test_live_timeline_blitted_frame_matches_a_full_render():
+    rec = _alternating()
+    iv = analysis.gil_activity(rec)
+    live = plots.LiveTimeline(dpi=50)
+    live.update(rec, iv)
+    live.update(rec, iv)  # blitted: the kept background, the data, pasted labels and legends
+    blitted = live.rgba().copy()
+    full = live.update(rec, iv, blit=False).rgba()
+    assert np.abs(blitted.astype(int) - full).max() <= 3

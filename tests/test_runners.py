@@ -182,3 +182,28 @@ def test_processes_record_the_start_method_default():
     runner = make("processes")
     assert runner.start_method == config.default_start_method()
     runner.shutdown()
+
+
+@pytest.mark.parametrize("spec", ["threads", "processes:fork", "processes:forkserver", "processes:spawn"])
+def test_a_task_over_its_timeout_is_named_and_the_run_stops(spec):
+    t0 = time.monotonic()
+    with make(spec) as runner:
+        rec = runner.run(workloads.io_sleep, [0.01, 1.5, 0.01, 0.01, 0.01, 0.01], task_timeout=0.3)
+        assert time.monotonic() - t0 < 0.3 + 2.0
+        assert rec.events[1].error.startswith("timeout: this task ran longer than task_timeout=0.3 s")
+        assert rec.events[0].ok
+        assert all(e.ok or e.error.startswith("cancelled: the run stopped because task 1 timed out")
+                   for e in rec.events if e.index != 1)
+        assert runner.run(workloads.tiny, [6]).results == (36,)
+
+
+def test_asyncio_times_out_one_coroutine_and_carries_on():
+    with make("asyncio", 4) as runner:
+        rec = runner.run(workloads.io_sleep, [0.01, 5.0, 0.01], task_timeout=0.2)
+    assert [e.ok for e in rec.events] == [True, False, True]
+    assert rec.events[1].error == "timeout: this task ran longer than task_timeout=0.2 s"
+
+
+def test_sequential_refuses_a_task_timeout():
+    with pytest.raises(ValueError, match="task_timeout: the sequential backend runs tasks in your own thread"):
+        make("sequential").run(workloads.tiny, [1], task_timeout=1)

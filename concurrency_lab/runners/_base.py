@@ -37,7 +37,53 @@ EventCallback = Callable[[TaskEvent], Any]
 
 
 class RunStopped(Exception):
-    """Internal: the caller asked the run to stop."""
+    """Internal: the run must end now (Stop, the run's timeout, or a task's)."""
+
+    def __init__(self, message: str, culprit: tuple[int, str] | None = None) -> None:
+        super().__init__(message)
+        self.culprit = culprit  # (index of the task to blame, what happened to it)
+
+
+class _Limits:
+    """Stop, the run's deadline and the per-task timeout, checked while waiting.
+
+    A task counts as started once its future is running (threads: the worker
+    took it; processes: it went into the call queue, a few tasks ahead), so the
+    per-task clock can only err on the generous side.
+    """
+
+    def __init__(self, stop: threading.Event | None, deadline: int | None, task_timeout: float | None,
+                 window: int) -> None:
+        self.stop, self.deadline = stop, deadline
+        self.task_timeout_ns = None if task_timeout is None else int(task_timeout * 1e9)
+        self.task_timeout = task_timeout
+        self.active = stop is not None or deadline is not None or task_timeout is not None
+        self.window = window  # how many futures past the oldest unfinished one can be running
+        self.futures: list[Future] = []
+        self.chunksize = 1
+        self._lo = 0
+        self._running_since: dict[int, int] = {}
+
+    def check(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise RunStopped("cancelled: the run was stopped before this task finished")
+        now = perf_counter_ns()
+        if self.deadline is not None and now > self.deadline:
+            raise RunStopped("timeout: the run's time limit passed before this task finished")
+        if self.task_timeout_ns is not None:
+            self._check_tasks(now)
+
+    def _check_tasks(self, now: int) -> None:
+        futures = self.futures
+        while self._lo < len(futures) and futures[self._lo].done():
+            self._lo += 1
+        for k in range(self._lo, min(self._lo + self.window, len(futures))):
+            if futures[k].running():
+                since = self._running_since.setdefault(k, now)
+                if now - since > self.task_timeout_ns:
+                    what = f"timeout: this task ran longer than task_timeout={self.task_timeout:g} s"
+                    raise RunStopped(f"cancelled: the run stopped because task {k * self.chunksize} timed out",
+                                     (k * self.chunksize, what))
 
 
 class Runner:
@@ -127,6 +173,9 @@ class Runner:
         """Like `_submitter`, for a list of items run one after another by one worker."""
         raise NotImplementedError
 
+    def _check_task_timeout(self, task_timeout: float | None) -> float | None:
+        return task_timeout
+
     def _describe_failure(self, exc: BaseException) -> str:
         """Words for a task whose future failed (a dead worker, a cancel...)."""
         return f"{type(exc).__name__}: {exc}"
@@ -141,6 +190,7 @@ class Runner:
         on_event: EventCallback | None = None,
         stop: threading.Event | None = None,
         timeout: float | None = None,
+        task_timeout: float | None = None,
         workload: str | None = None,
         params: dict[str, Any] | None = None,
     ) -> RunRecord:
@@ -149,11 +199,15 @@ class Runner:
         Results are in input order (`record.results`); a failed task has result
         None and its event says why. `on_event` gets each task's event as soon as
         the task is collected. Setting `stop`, or passing `timeout` seconds,
-        ends the run early; unfinished tasks are recorded as cancelled.
+        ends the run early; unfinished tasks are recorded as cancelled. A task
+        running longer than `task_timeout` seconds is recorded as timed out and
+        ends the run the same way (a thread cannot be killed: it finishes on its
+        own, in the background).
         """
         items = check_items(items)
         chunksize = check_chunksize(chunksize)
         timeout = check_timeout(timeout, "timeout")
+        task_timeout = self._check_task_timeout(check_timeout(task_timeout, "task_timeout"))
         if not callable(fn):
             raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
         target = self._prepare(fn, items)
@@ -162,10 +216,14 @@ class Runner:
         col = _Collector(len(items), chunksize, on_event)
         t0 = col.t0 = perf_counter_ns()
         deadline = None if timeout is None else t0 + int(timeout * 1e9)
+        limits = _Limits(stop, deadline, task_timeout, window=self.max_workers + 16)
         try:
-            self._execute(target, items, chunksize, col, stop, deadline)
+            self._execute(target, items, chunksize, col, limits)
         except RunStopped as why:
             self.shutdown(kill=True)
+            if why.culprit is not None:
+                col.fail_range(why.culprit[0], min(chunksize, len(items) - why.culprit[0]), col.t0,
+                               perf_counter_ns(), why.culprit[1])
             col.fail_unfinished(str(why))
         except BaseException:
             self.shutdown(kill=True)  # Ctrl-C: clean up first, then let it through
@@ -189,9 +247,9 @@ class Runner:
         """
         return EventStream(self, fn, items, kwargs)
 
-    def _execute(self, target: Callable, items: list, chunksize: int, col: _Collector,
-                 stop: threading.Event | None, deadline: int | None) -> None:
-        futures: list[Future] = []
+    def _execute(self, target: Callable, items: list, chunksize: int, col: _Collector, limits: _Limits) -> None:
+        futures: list[Future] = limits.futures
+        limits.chunksize = chunksize
         stamps: list[int] = []  # submit times, one per future
         append, stamp = futures.append, stamps.append
         if chunksize == 1:
@@ -205,26 +263,26 @@ class Runner:
                 stamp(perf_counter_ns())
                 append(submit(items[first:first + chunksize]))
         if col.on_event is None:
-            self._collect_in_order(futures, stamps, chunksize, col, stop, deadline)
+            self._collect_in_order(futures, stamps, chunksize, col, limits)
         else:
-            self._collect_as_completed(futures, stamps, chunksize, col, stop, deadline)
+            self._collect_as_completed(futures, stamps, chunksize, col, limits)
 
     def _collect_in_order(self, futures: list[Future], stamps: list[int], chunksize: int, col: _Collector,
-                          stop: threading.Event | None, deadline: int | None) -> None:
+                          limits: _Limits) -> None:
         """Take results in input order, as `Executor.map` does: the cheapest way.
 
         The wait is sliced into POLL_INTERVAL_S pieces so that Stop, the deadline
         and Ctrl-C are noticed while a long task runs.
         """
         poll = config.POLL_INTERVAL_S
-        checks = stop is not None or deadline is not None
+        checks = limits.active
         raw, take = col.raw, col.take
         for k, fut in enumerate(futures):
             while True:
                 try:
                     outcome = fut.result(poll)
                 except TimeoutError:
-                    _check_stop(stop, deadline)
+                    limits.check()
                     continue
                 except (Exception, CancelledError) as exc:
                     outcome = exc
@@ -234,10 +292,10 @@ class Runner:
             else:
                 take(k * chunksize, stamps[k], outcome, perf_counter_ns(), self)
             if checks:
-                _check_stop(stop, deadline)
+                limits.check()
 
     def _collect_as_completed(self, futures: list[Future], stamps: list[int], chunksize: int, col: _Collector,
-                              stop: threading.Event | None, deadline: int | None) -> None:
+                              limits: _Limits) -> None:
         """Take results as they finish, so each event can be streamed at once."""
         done: queue.SimpleQueue[Future] = queue.SimpleQueue()
         pending = {fut: k for k, fut in enumerate(futures)}
@@ -248,7 +306,7 @@ class Runner:
             try:
                 fut = done.get(timeout=poll)
             except queue.Empty:
-                _check_stop(stop, deadline)
+                limits.check()
                 continue
             collected = perf_counter_ns()
             k = pending.pop(fut)
@@ -257,14 +315,8 @@ class Runner:
             except (Exception, CancelledError) as exc:
                 outcome = exc
             col.take(k * chunksize, stamps[k], outcome, collected, self)
-            _check_stop(stop, deadline)
-
-
-def _check_stop(stop: threading.Event | None, deadline: int | None) -> None:
-    if stop is not None and stop.is_set():
-        raise RunStopped("cancelled: the run was stopped before this task finished")
-    if deadline is not None and perf_counter_ns() > deadline:
-        raise RunStopped("timeout: the run's time limit passed before this task finished")
+            if limits.active:
+                limits.check()
 
 
 def _is_broken_pool(exc: BaseException) -> bool:

@@ -53,6 +53,14 @@ class AsyncioRunner(Runner):
         if not thread.is_alive():
             loop.close()
 
+    _task_timeout: float | None = None
+
+    def _check_task_timeout(self, task_timeout: float | None) -> float | None:
+        # Coroutines are cancelled one by one inside the loop (asyncio.wait_for);
+        # the run goes on, unlike pools, which must stop a worker to stop a task.
+        self._task_timeout = task_timeout
+        return None
+
     def _prepare(self, fn: Callable, items: list) -> Callable:
         return async_twin(fn) or fn
 
@@ -67,19 +75,23 @@ class AsyncioRunner(Runner):
     async def _run_chunk(self, target: Callable, chunk: list) -> Any:
         slot = await self._slots.get()
         try:
-            outcomes = [await _call_timed_async(target, item, slot) for item in chunk]
+            outcomes = [await _call_timed_async(target, item, slot, self._task_timeout) for item in chunk]
         finally:
             self._slots.put_nowait(slot)
         return outcomes[0] if len(chunk) == 1 else outcomes
 
 
-async def _call_timed_async(fn: Callable, item: Any, slot: int) -> tuple:
+async def _call_timed_async(fn: Callable, item: Any, slot: int, timeout: float | None = None) -> tuple:
     c0 = thread_time_ns()
     t0 = perf_counter_ns()
     try:
         result = fn(item)
         if inspect.isawaitable(result):
-            result = await result
+            result = await (result if timeout is None else asyncio.wait_for(result, timeout))
+    except TimeoutError:
+        t1 = perf_counter_ns()
+        return (None, t0, t1, thread_time_ns() - c0, _pid(), slot,
+                f"timeout: this task ran longer than task_timeout={timeout:g} s")
     except Exception as exc:  # CancelledError (a BaseException) must propagate
         t1 = perf_counter_ns()
         return None, t0, t1, thread_time_ns() - c0, _pid(), slot, _describe(exc)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from time import perf_counter_ns
 
 from .._worker import call_timed
-from ._base import Runner, _check_stop, _Collector
+from ._base import Runner, _Collector, _Limits
 from .validate import check_int
 
 
@@ -22,12 +21,16 @@ class SequentialRunner(Runner):
     def __init__(self, max_workers: int | None = 1) -> None:
         super().__init__(check_int(1 if max_workers is None else max_workers, "max_workers", low=1, high=1))
 
-    def _execute(self, target: Callable, items: list, chunksize: int, col: _Collector,
-                 stop: threading.Event | None, deadline: int | None) -> None:
-        check = stop is not None or deadline is not None
+    def _check_task_timeout(self, task_timeout: float | None) -> float | None:
+        if task_timeout is not None:
+            raise ValueError("task_timeout: the sequential backend runs tasks in your own thread and cannot stop one; "
+                             "use timeout= (checked between tasks), or the threads or processes backend")
+        return None
+
+    def _execute(self, target: Callable, items: list, chunksize: int, col: _Collector, limits: _Limits) -> None:
         for index, item in enumerate(items):
             submitted = perf_counter_ns()
             outcome = call_timed(target, item)
             col.add(index, submitted, outcome, perf_counter_ns())
-            if check:
-                _check_stop(stop, deadline)
+            if limits.active:
+                limits.check()
