@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--size", type=_size, default=None, help="the workload's size (default: its own)")
     run.add_argument("--start-method", choices=list(config.START_METHODS), default=None)
     run.add_argument("--timeout", type=float, default=None, help="seconds for the whole run")
+    run.add_argument("--task-timeout", type=float, default=None, help="seconds one task may run")
 
     sw = sub.add_parser("sweep", help="backends x workers x workloads with repeats, CSV out")
     sw.add_argument("--backends", default="threads,processes",
@@ -86,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if size is None and args.small and args.workload == "cpu":
         size = 20_000
     rec = run(args.workload, backend=args.backend, max_workers=args.workers, tasks=args.tasks, size=size,
-              start_method=args.start_method, timeout=args.timeout)
+              start_method=args.start_method, timeout=args.timeout, task_timeout=args.task_timeout)
     _print_table([rec.summary()], ["backend", "max_workers", "start_method", "workload", "tasks", "failed",
                                    "wall", "startup", "cpu_time", "dispatch", "compute", "collection"])
     for ev in rec.failures[:3]:

@@ -374,7 +374,8 @@ class LaneBars(Artist):
         left, right = int(np.floor(box.x0)), int(np.ceil(box.x1))
         width = right - left
         x = ax.transData.transform(np.column_stack([np.r_[begin, end], np.r_[lane, lane]]))[:, 0] - left
-        xb, xe = np.clip(x[:len(begin)], 0, width), np.clip(x[len(begin):], 0, width)
+        x = np.clip(x, 0, width)
+        xb, xe = np.minimum(x[:len(begin)], x[len(begin):]), np.maximum(x[:len(begin)], x[len(begin):])
         keep = np.isfinite(xb) & np.isfinite(xe) & (xe > xb)
         values, which = np.unique(lane[keep], return_inverse=True)
         if not len(values):

@@ -269,7 +269,8 @@ def test_lane_bars_draw_what_a_path_of_rectangles_draws():
     rng = np.random.default_rng(1)
     lane = np.repeat(np.arange(4.0), 500)
     begin = np.concatenate([np.sort(rng.uniform(0, 10, 500)) for _ in range(4)])
-    end = np.minimum(begin + rng.uniform(0.001, 0.02, begin.size), np.r_[begin[1:], 10.0])  # thinner than a pixel
+    nxt = np.where(np.r_[lane[1:], -1] == lane, np.r_[begin[1:], 10.0], 10.0)
+    end = np.minimum(begin + rng.uniform(0.001, 0.02, begin.size), nxt)  # most thinner than a pixel
     path = _agg_pixels(lambda ax: matplotlib.patches.PathPatch(plots._rect_path(begin, end, lane), linewidth=0,
                                                                facecolor="#0072B2", transform=ax.transData))
 
