@@ -38,6 +38,10 @@ _EXPORTS: dict[str, str] = {
     "calibrate": "concurrency_lab.workloads",
     "WORKLOADS": "concurrency_lab.workloads",
     "LocalHTTPServer": "concurrency_lab.servers",
+    # explorers (ipywidgets and matplotlib load only when a panel is built)
+    "widgets": "concurrency_lab.widgets",
+    "analysis": "concurrency_lab.analysis",
+    "plots": "concurrency_lab.plots",
     # facts about this machine
     "system_info": "concurrency_lab.info",
     "config": "concurrency_lab.config",

@@ -67,6 +67,7 @@ def run(
     start_method: str | None = None,
     chunksize: int = 1,
     on_event: EventCallback | None = None,
+    on_result: Callable[[Any, Any], Any] | None = None,
     stop: threading.Event | None = None,
     timeout: float | None = None,
     task_timeout: float | None = None,
@@ -82,7 +83,7 @@ def run(
     runner = make_runner(backend, max_workers, start_method=start_method)
     try:
         with workload_fn(fn) as ready_fn:
-            return runner.run(ready_fn, items, chunksize=chunksize, on_event=on_event, stop=stop,
+            return runner.run(ready_fn, items, chunksize=chunksize, on_event=on_event, on_result=on_result, stop=stop,
                               timeout=timeout, task_timeout=task_timeout, workload=name, params=params)
     finally:
         runner.shutdown()

@@ -541,7 +541,8 @@ class LiveTimeline:
         return np.asarray(self.figure.canvas.buffer_rgba())
 
     def png(self, compress_level: int = 1) -> bytes:
-        """The canvas as PNG bytes. zlib level 1: ~2x faster than matplotlib's 6, for a larger file."""
+        """The canvas as PNG bytes, RGB (the figure is opaque). zlib level 1: ~2x
+        faster than matplotlib's 6, for a larger file (~100 KiB for 1,000 tasks)."""
         import io
 
         from PIL import Image
@@ -549,7 +550,7 @@ class LiveTimeline:
         width, height = self.figure.canvas.get_width_height()
         out = io.BytesIO()
         image = Image.frombuffer("RGBA", (width, height), self.figure.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        image.save(out, format="png", compress_level=compress_level)
+        image.convert("RGB").save(out, format="png", compress_level=compress_level)
         return out.getvalue()
 
     # -- inside ------------------------------------------------------------

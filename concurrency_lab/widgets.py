@@ -323,6 +323,7 @@ class TimelineExplorer(Explorer):
     def __init__(self, settings: Any = None, **changes: Any) -> None:
         super().__init__(settings, **changes)
         self.events: list[TaskEvent] = []
+        self.samples: list[tuple[TaskEvent, Any]] = []
 
     def _measure(self, s: TimelineSettings, stop: threading.Event, progress: Progress) -> None:
         from . import api, workloads
@@ -334,14 +335,18 @@ class TimelineExplorer(Explorer):
         if s.workload == "cpu_traced":
             fn, size = workloads.cpu_traced, size or workloads.get("cpu").default_size
         self.events = []
+        self.samples = []
         progress(0, s.tasks)
+        traced = fn is workloads.cpu_traced
 
-        def on_event(ev: TaskEvent) -> None:
+        def on_result(ev: TaskEvent, result: Any) -> None:
+            if traced and ev.ok:
+                self.samples.append((ev, result))  # before the event: a painter never sees one without the other
             self.events.append(ev)
             progress(len(self.events), s.tasks)
 
         self.records.append(api.run(fn, backend=backend, start_method=method, max_workers=s.workers, size=size,
-                                    tasks=s.tasks, on_event=on_event, stop=stop))
+                                    tasks=s.tasks, on_result=on_result, stop=stop))
 
     def partial_record(self) -> RunRecord | None:
         """The run so far, as a record (the final one once it has ended): what the live timeline draws."""
@@ -686,7 +691,7 @@ def _measure_memory(spec: str, n: int, stop: threading.Event) -> tuple[RunRecord
     try:
         rec = runner.run(workloads.tiny, [3] * n, stop=stop, workload="tiny", params={"size": 3})
         parent = (me.memory_info().rss - before) / 2**20
-        workers = sum(uss(pid) for pid in runner._worker_pids()) / 2**20  # the Runner's hook: no public name yet
+        workers = sum(uss(pid) for pid in runner.worker_pids) / 2**20
     finally:
         runner.shutdown()
     return rec, MemoryMeasurement(backend, method or "", n, parent, workers)
@@ -1106,9 +1111,11 @@ class TimelinePanel(Panel):
         if rec is None:
             return
         plots.timeline(rec, ax=self.axes[0])
-        final = bool(self.model.records)
-        if final and rec.workload == "cpu_traced" and any(e.ok for e in rec.events):
-            plots.activity(rec, ax=self.axes[1])
+        samples = list(self.model.samples)
+        if samples:  # the activity lanes fill in with the timeline, from each task's own samples
+            from . import analysis
+
+            plots.activity(analysis.gil_activity(samples), ax=self.axes[1])
 
 
 class GranularityPanel(Panel):

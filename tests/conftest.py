@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
+
+os.environ.setdefault("CONCURRENCY_LAB_SMALL", "1")  # before concurrency_lab.config reads it
+
+import ipaddress
 import socket
 import time
 
@@ -101,5 +104,3 @@ def make(spec: str, max_workers: int = 2):
     backend, method = parse_backend(spec)
     return make_runner(backend, 1 if backend == "sequential" else max_workers, start_method=method)
 
-
-os.environ.setdefault("CONCURRENCY_LAB_SMALL", "1")

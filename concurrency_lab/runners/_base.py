@@ -157,6 +157,11 @@ class Runner:
         """Pids of worker processes (empty for in-process backends)."""
         return []
 
+    @property
+    def worker_pids(self) -> list[int]:
+        """Pids of the pool's worker processes, for measuring them (empty for in-process backends)."""
+        return self._worker_pids() if self.started else []
+
     def _prepare(self, fn: Callable, items: list) -> Callable:
         """Turn the learner's function into what the pool receives."""
         return fn
@@ -188,6 +193,7 @@ class Runner:
         *,
         chunksize: int = 1,
         on_event: EventCallback | None = None,
+        on_result: Callable[[TaskEvent, Any], Any] | None = None,
         stop: threading.Event | None = None,
         timeout: float | None = None,
         task_timeout: float | None = None,
@@ -198,7 +204,8 @@ class Runner:
 
         Results are in input order (`record.results`); a failed task has result
         None and its event says why. `on_event` gets each task's event as soon as
-        the task is collected. Setting `stop`, or passing `timeout` seconds,
+        the task is collected; `on_result` gets (event, result), for live plots
+        that need what a task returned (the GIL activity samples). Setting `stop`, or passing `timeout` seconds,
         ends the run early; unfinished tasks are recorded as cancelled. A task
         running longer than `task_timeout` seconds is recorded as timed out and
         ends the run the same way (a thread cannot be killed: it finishes on its
@@ -213,7 +220,7 @@ class Runner:
         target = self._prepare(fn, items)
         startup = self.start()
         memory = PeakMemory(self._worker_pids())
-        col = _Collector(len(items), chunksize, on_event)
+        col = _Collector(len(items), chunksize, on_event, on_result)
         t0 = col.t0 = perf_counter_ns()
         deadline = None if timeout is None else t0 + int(timeout * 1e9)
         limits = _Limits(stop, deadline, task_timeout, window=self.max_workers + 16)
@@ -262,7 +269,7 @@ class Runner:
             for first in range(0, len(items), chunksize):
                 stamp(perf_counter_ns())
                 append(submit(items[first:first + chunksize]))
-        if col.on_event is None:
+        if not col.streaming:
             self._collect_in_order(futures, stamps, chunksize, col, limits)
         else:
             self._collect_as_completed(futures, stamps, chunksize, col, limits)
@@ -337,11 +344,14 @@ class _Collector:
     result was collected.
     """
 
-    def __init__(self, n: int, chunksize: int, on_event: EventCallback | None) -> None:
+    def __init__(self, n: int, chunksize: int, on_event: EventCallback | None,
+                 on_result: Callable[[TaskEvent, Any], Any] | None = None) -> None:
         self.n = n
         self.chunksize = chunksize
         self.t0 = 0
         self.on_event = on_event
+        self.on_result = on_result
+        self.streaming = on_event is not None or on_result is not None
         self.raw: list[tuple | None] = [None] * n  # (submitted, outcome, collected)
         self.labels: dict[tuple[int, int], str] = {}
         self.pool_broken = False
@@ -351,8 +361,8 @@ class _Collector:
         """Record what one future gave: a task's outcome, a chunk's, or the pool's failure."""
         if type(outcome) is tuple:  # one task; a chunk comes back as a list
             self.raw[first] = (submitted, outcome, collected)
-            if self.on_event is not None:
-                self.on_event(self._event(first))
+            if self.streaming:
+                self._hand_over(first)
         elif type(outcome) is list:
             for k, one in enumerate(outcome):
                 self.add(first + k, submitted, one, collected)
@@ -363,8 +373,15 @@ class _Collector:
 
     def add(self, index: int, submitted: int, outcome: tuple, collected: int) -> None:
         self.raw[index] = (submitted, outcome, collected)
+        if self.streaming:
+            self._hand_over(index)
+
+    def _hand_over(self, index: int) -> None:
+        event = self._event(index)
         if self.on_event is not None:
-            self.on_event(self._event(index))
+            self.on_event(event)
+        if self.on_result is not None:
+            self.on_result(event, self.raw[index][1][0])
 
     def fail_range(self, first: int, count: int, submitted: int, when: int, error: str) -> None:
         for index in range(first, first + count):
