@@ -1,0 +1,33 @@
+"""The environment check and each exercise's auto-check: fails on a wrong answer, passes on the solution."""
+
+from __future__ import annotations
+
+from concurrency_lab import api, lessons
+
+
+def test_environment_check_ticks_everything_here():
+    report = lessons.environment_check()
+    assert report.ok, repr(report)
+    assert report.verdict() == f"All {len(report.checks)} checks passed: this machine is ready for the lessons."
+    assert all(str(c).startswith("\u2713 ") for c in report.checks)
+
+
+def test_a_failed_check_is_named_in_the_verdict():
+    report = lessons.CheckReport((lessons.Check("cores", False, "1 usable core"), lessons.Check("GIL", True, "on")))
+    assert report.verdict() == "1 of 2 checks passed; look at: cores."
+    assert repr(report).splitlines()[0] == "\u2717 cores: 1 usable core"
+
+
+def test_first_run_exercise_rejects_wrong_answers():
+    assert not lessons.check_first_run(None).ok
+    assert not lessons.check_first_run(42).ok
+    wrong = api.run("cpu", backend="threads", max_workers=2, tasks=4, size=1000)
+    feedback = lessons.check_first_run(wrong)
+    assert not feedback.ok and "the backend is 'threads', not 'processes'" in feedback.message
+    assert repr(feedback).startswith("\u2717 Not yet: ")
+
+
+def test_first_run_exercise_accepts_the_solution():
+    rec = api.run("cpu", backend="processes", max_workers=2, tasks=4, size=1000)
+    feedback = lessons.check_first_run(rec)
+    assert feedback.ok and repr(feedback).startswith("\u2713 Right: 4 cpu tasks ran")
