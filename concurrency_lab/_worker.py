@@ -49,7 +49,7 @@ def call_timed(fn: Callable, item: object) -> tuple:
     t0 = perf_counter_ns()
     try:
         result = fn(item)
-    except BaseException as exc:  # noqa: BLE001 - a task's failure is data here
+    except (Exception, SystemExit) as exc:  # a task's failure is data; Ctrl-C must stop the run, not the task
         t1 = perf_counter_ns()
         return None, t0, t1, thread_time_ns() - c0, _PID, _get_ident(), _describe(exc)
     t1 = perf_counter_ns()

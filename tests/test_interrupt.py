@@ -14,7 +14,7 @@ from conftest import _is_helper  # noqa: E402
 CELL = """
 import concurrency_lab as cl
 print("started", flush=True)
-cl.run("cpu", backend={backend!r}, start_method={method!r}, max_workers=2, size=300_000, tasks=400)
+cl.run("cpu", backend={backend!r}, start_method={method!r}, max_workers={workers}, size=300_000, tasks=400)
 """
 
 
@@ -62,15 +62,20 @@ def _reply(kc, msg_id: str, timeout: float) -> dict:
 
 
 @pytest.mark.parametrize("backend, method", [("processes", "fork"), ("processes", "forkserver"),
-                                             ("processes", "spawn"), ("threads", None)])
+                                             ("processes", "spawn"), ("threads", None), ("asyncio", None),
+                                             ("sequential", None)])
 def test_interrupt_stops_workers_and_the_kernel_survives(kernel, backend, method):
     km, kc = kernel
     kernel_pid = km.provisioner.process.pid
     threads_before = psutil.Process(kernel_pid).num_threads()
-    msg_id = kc.execute(CELL.format(backend=backend, method=method))
+    msg_id = kc.execute(CELL.format(backend=backend, method=method, workers=1 if backend == "sequential" else 2))
     _wait_for_output(kc, "started", 60)
     if backend == "processes":  # wait until the pool is really running the cell's tasks
         assert _wait_for(lambda: len(_workers(kernel_pid)) >= 2, 60), "workers never started"
+    elif backend == "sequential":  # no pool: the tasks run in the kernel's own thread
+        assert _wait_for(lambda: psutil.Process(kernel_pid).cpu_percent(0.1) > 50, 60)
+    elif backend == "asyncio":  # the event loop's thread
+        assert _wait_for(lambda: psutil.Process(kernel_pid).num_threads() >= threads_before + 1, 60)
     else:
         assert _wait_for(lambda: psutil.Process(kernel_pid).num_threads() >= threads_before + 2, 60)
     t0 = time.monotonic()

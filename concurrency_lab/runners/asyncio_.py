@@ -30,6 +30,9 @@ class AsyncioRunner(Runner):
     backend = "asyncio"
 
     def _make_pool(self) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
+        # Every submitted task's first step sits in the loop's ready queue, ahead of
+        # any cancel we schedule; a flag read directly lets them all bow out at once.
+        self._closing = threading.Event()
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="concurrency-lab-asyncio", daemon=True)
         thread.start()
@@ -47,6 +50,7 @@ class AsyncioRunner(Runner):
 
     def _close_pool(self, pool: tuple[asyncio.AbstractEventLoop, threading.Thread], *, kill: bool) -> None:
         loop, thread = pool
+        self._closing.set()
         if loop.is_running():
             loop.call_soon_threadsafe(_cancel_all_and_stop, loop)
             thread.join(config.SHUTDOWN_GRACE_S * 2)
@@ -73,9 +77,16 @@ class AsyncioRunner(Runner):
         return lambda chunk: asyncio.run_coroutine_threadsafe(self._run_chunk(target, chunk), loop)
 
     async def _run_chunk(self, target: Callable, chunk: list) -> Any:
+        closing = self._closing
+        if closing.is_set():
+            raise asyncio.CancelledError
         slot = await self._slots.get()
         try:
-            outcomes = [await _call_timed_async(target, item, slot, self._task_timeout) for item in chunk]
+            outcomes = []
+            for item in chunk:
+                if closing.is_set():
+                    raise asyncio.CancelledError
+                outcomes.append(await _call_timed_async(target, item, slot, self._task_timeout))
         finally:
             self._slots.put_nowait(slot)
         return outcomes[0] if len(chunk) == 1 else outcomes
