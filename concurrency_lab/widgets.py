@@ -942,7 +942,7 @@ class Panel:
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.progress = w.IntProgress(min=0, max=1, value=0, description="progress")
         self.status = w.HTML()
-        self.image = w.Image(format="png")
+        self.image = w.Image(format="png", layout=w.Layout(display="none"))  # no broken-image icon before a run
         self.table = w.HTML()
         with mpl.rc_context(plots.STYLE):
             self.figure = Figure(figsize=(self.figsize[0], self.figsize[1] * self.rows), layout="constrained")
@@ -1000,8 +1000,12 @@ class Panel:
         """Redraw the figure and the table from the model's results so far."""
         with self._lock:
             self.draw()
-            self.image.value = _png(self.figure)
+            self.show(_png(self.figure))
             self.table.value = _html_table(self.model.table())
+
+    def show(self, png: bytes) -> None:
+        self.image.value = png
+        self.image.layout.display = ""
 
     # -- plumbing ------------------------------------------------------------------
     def _on_progress(self, done: int, total: int) -> None:
@@ -1122,7 +1126,7 @@ class TimelinePanel(Panel):
         with self._lock:
             self.draw()
             if getattr(self, "live", None) is not None:
-                self.image.value = self.live.png()
+                self.show(self.live.png())
             self.table.value = _html_table(self.model.table())
 
 
