@@ -45,6 +45,7 @@ PALETTE: tuple[str, ...] = tuple(OKABE_ITO[k] for k in ("blue", "vermillion", "b
 BACKEND_COLORS: dict[str, str] = {
     "sequential": OKABE_ITO["black"], "threads": OKABE_ITO["blue"], "processes": OKABE_ITO["vermillion"],
     "asyncio": OKABE_ITO["bluish_green"], "interpreters": OKABE_ITO["reddish_purple"], "dask": OKABE_ITO["sky_blue"],
+    "idle": OKABE_ITO["black"],  # ConvoyLab: no background work, the baseline
 }
 #: Start methods differ by line style and marker, so colour stays the backend's.
 METHOD_STYLES: dict[str, tuple[str, str]] = {"": ("-", "o"), "fork": ("-", "o"), "forkserver": ("--", "s"),

@@ -79,7 +79,8 @@ class RunRecord:
     wall: float
     """Seconds from the first submit to the last result collected."""
     startup: float
-    """Seconds to start the pool and get every worker ready (0 for no pool)."""
+    """Seconds to start the pool and get every worker ready, including importing the
+    tasks' module in each worker process (0 for no pool, or a pool already warm)."""
     parent_peak_rss: int
     """Peak resident memory of the parent during the run, in bytes (best effort)."""
     workers_peak_rss: int

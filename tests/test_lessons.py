@@ -31,3 +31,20 @@ def test_first_run_exercise_accepts_the_solution():
     rec = api.run("cpu", backend="processes", max_workers=2, tasks=4, size=1000)
     feedback = lessons.check_first_run(rec)
     assert feedback.ok and repr(feedback).startswith("\u2713 Right: 4 cpu tasks ran")
+
+
+def test_classic_pool_map_is_slower_than_the_loop():
+    result = lessons.classic_pool_map(10, "fork")
+    assert result.loop_wins and "Pool(2).map with fork" in repr(result)
+
+
+def test_serial_fraction_exercise():
+    import pandas as pd
+
+    fit = pd.DataFrame({"backend": ["processes", "threads"], "s": [0.05, 0.9]})
+    assert not lessons.check_larger_serial_fraction(None, fit).ok
+    wrong = lessons.check_larger_serial_fraction("processes", fit)
+    assert not wrong.ok and "smaller serial fraction" in wrong.message
+    right = lessons.check_larger_serial_fraction("threads", fit)
+    assert right.ok and "larger serial fraction" in right.message
+    assert not lessons.check_larger_serial_fraction("threads", fit[fit.backend == "threads"]).ok

@@ -167,6 +167,10 @@ class Runner:
         """Turn the learner's function into what the pool receives."""
         return fn
 
+    def _warm_for(self, target: Callable) -> float:
+        """Get every worker ready for this function (seconds it took; counted as start-up)."""
+        return 0.0
+
     def _submitter(self, target: Callable) -> Callable[[Any], Future]:
         """A one-argument callable that submits `target(item)` as a timed task.
 
@@ -220,6 +224,7 @@ class Runner:
             raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
         target = self._prepare(fn, items)
         startup = self.start()
+        startup += self._warm_for(target)
         memory = PeakMemory(self._worker_pids())
         col = _Collector(len(items), chunksize, on_event, on_result)
         t0 = col.t0 = perf_counter_ns()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
 
 from .. import config
-from .._worker import call_chunk, call_timed, ready
+from .._worker import Shipped, call_chunk, call_timed, ready
 from ._base import Runner
 from .shipping import check_input_picklable, ship
 from .validate import check_int, check_start_method
@@ -51,6 +51,26 @@ class ProcessRunner(Runner):
         return ProcessPoolExecutor(self.max_workers, mp_context=ctx)
 
     def _warm_up(self) -> None:
+        self._warmed: set[str] = set()
+        self._until_all_answer(None)
+        self._procs = list(self._pool._processes.values())
+
+    def _warm_for(self, target: Callable) -> float:
+        """Import the module the tasks come from in every worker, outside the timed run.
+
+        Otherwise each worker's first task pays for the import (tens of ms
+        under spawn): a one-off cost that would pass for a slow task.
+        """
+        module = "cloudpickle" if isinstance(target, Shipped) else getattr(getattr(target, "func", target),
+                                                                            "__module__", None)
+        if not module or module == "__main__" or module in self._warmed:
+            return 0.0
+        t0 = time.perf_counter()
+        self._until_all_answer(module)
+        self._warmed.add(module)
+        return time.perf_counter() - t0
+
+    def _until_all_answer(self, module: str | None) -> None:
         """Return only when every worker process has started and answered a task.
 
         Spawn and forkserver start workers on demand, and a worker that exists
@@ -62,18 +82,18 @@ class ProcessRunner(Runner):
         answered: set[int] = set()
         delay = 0.0
         while True:
-            futures = [pool.submit(ready, delay) for _ in range(self.max_workers)]
+            futures = [pool.submit(ready, delay, module) for _ in range(self.max_workers)]
             done, not_done = wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
             if not_done:
                 raise TimeoutError(f"worker processes did not start within {config.STARTUP_TIMEOUT_S} s")
             for fut in done:
-                if fut.exception() is not None:
-                    raise WorkerStartError(_START_FAILED.format(method=self.start_method)) from fut.exception()
-                answered.add(fut.result())
+                exc = fut.exception()
+                if exc is not None and type(exc).__name__ == "BrokenProcessPool":
+                    raise WorkerStartError(_START_FAILED.format(method=self.start_method)) from exc
+                answered.add(fut.result())  # any other error (an import failing) raises as it is
             if len(pool._processes) >= self.max_workers and answered >= set(pool._processes):
-                break
+                return
             delay = 0.002  # keep the ready workers busy a moment, so the late one gets a task
-        self._procs = list(pool._processes.values())
 
     def _close_pool(self, pool: ProcessPoolExecutor, *, kill: bool) -> None:
         procs = list(getattr(pool, "_processes", {}).values()) or self._procs
