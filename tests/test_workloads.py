@@ -9,7 +9,7 @@ import socket
 import pytest
 from conftest import make
 
-from concurrency_lab import workloads
+from concurrency_lab import config, workloads
 from concurrency_lab.servers import LocalHTTPServer
 from concurrency_lab.workloads import WORKLOADS, calibrate
 
@@ -70,26 +70,31 @@ def test_asyncio_uses_the_coroutine_twin_and_overlaps_waits():
     assert len({e.thread_id for e in rec.events}) > 1  # tasks held different slots
 
 
+PROCESS_SPECS = [f"processes:{m}" for m in config.available_start_methods()]
+
+
+@pytest.mark.parametrize("spec", PROCESS_SPECS)
 @pytest.mark.parametrize("how, signal_name", [("abort", "SIGABRT"), ("segv", "SIGSEGV")])
-def test_hard_crashes_in_a_worker_process_are_named(how, signal_name):
-    with make("processes:forkserver") as runner:
+def test_hard_crashes_in_a_worker_process_are_named(how, signal_name, spec):
+    with make(spec) as runner:
         rec = runner.run(workloads.crash, [how])
         assert not rec.ok and f"killed by {signal_name}" in rec.failures[0].error
         assert runner.run(workloads.tiny, [3]).results == (9,)
 
 
-def test_memory_error_in_a_task_is_recorded():
-    with make("processes:spawn") as runner:
+def test_memory_error_in_a_task_is_recorded(backend_spec):
+    with make(backend_spec) as runner:
         rec = runner.run(workloads.crash, ["memory", "raise"])
     assert "MemoryError" in rec.events[0].error and "RuntimeError" in rec.events[1].error
 
 
-def test_a_worker_killed_from_outside_breaks_only_that_run():
+@pytest.mark.parametrize("spec", PROCESS_SPECS)
+def test_a_worker_killed_from_outside_breaks_only_that_run(spec):
     import os
     import signal
     import threading
 
-    with make("processes:fork") as runner:
+    with make(spec) as runner:
         victim = runner._worker_pids()[0]
         threading.Timer(0.2, os.kill, (victim, signal.SIGKILL)).start()
         rec = runner.run(workloads.io_sleep, [0.5] * 4)
@@ -97,7 +102,8 @@ def test_a_worker_killed_from_outside_breaks_only_that_run():
         assert runner.run(workloads.tiny, [4]).results == (16,)
 
 
-def test_hang_is_stopped_by_the_run_timeout():
-    with make("processes:forkserver") as runner:
+@pytest.mark.parametrize("spec", PROCESS_SPECS)
+def test_hang_is_stopped_by_the_run_timeout(spec):
+    with make(spec) as runner:
         rec = runner.run(functools.partial(workloads.hang), [60.0, 60.0], timeout=0.5)
     assert all(e.error.startswith("timeout") for e in rec.events)

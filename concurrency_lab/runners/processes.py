@@ -14,6 +14,7 @@ import functools
 import multiprocessing
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
@@ -135,6 +136,12 @@ class ProcessRunner(Runner):
         """How workers ended. The executor's manager thread reaps them concurrently,
         so an exit code can lag the broken future by a moment: wait (bounded) until
         every worker has one. Workers the pool itself terminated are left out."""
+        # Let the executor's manager thread reap them first: under forkserver an
+        # exit status is read once from a pipe, and a second reader racing it
+        # gets EOF and records 255 instead of the real code or signal.
+        manager = getattr(self._pool, "_executor_manager_thread", None)
+        if manager is not None and manager is not threading.current_thread():
+            manager.join(config.SHUTDOWN_GRACE_S)
         deadline = time.monotonic() + config.SHUTDOWN_GRACE_S
         while any(p.exitcode is None for p in self._procs) and time.monotonic() < deadline:
             time.sleep(0.01)
