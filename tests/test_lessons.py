@@ -48,3 +48,26 @@ def test_serial_fraction_exercise():
     right = lessons.check_larger_serial_fraction("threads", fit)
     assert right.ok and "larger serial fraction" in right.message
     assert not lessons.check_larger_serial_fraction("threads", fit[fit.backend == "threads"]).ok
+
+
+def test_threads_share_a_global_and_processes_do_not():
+    assert lessons.mutate_global("threads").parent_sees == 1
+    demo = lessons.mutate_global("processes")
+    assert demo.worker_saw == 1 and demo.parent_sees == 0
+    assert "does not share" in repr(demo) and "a process" in repr(demo)
+    assert "a thread shares" in repr(lessons.mutate_global("threads"))
+
+
+def test_shared_memory_exercise():
+    assert not lessons.check_shared_memory(None).ok
+    assert not lessons.check_shared_memory(0).ok
+    assert not lessons.check_shared_memory(2).ok
+    assert lessons.check_shared_memory(1).ok
+
+
+def test_memory_verdict():
+    from types import SimpleNamespace as M
+
+    ms = [M(backend="threads", workers=2, total_mib=0.2), M(backend="processes", workers=2, total_mib=60.0)]
+    assert lessons.memory_verdict(ms) == "per worker, processes cost more memory than threads"
+    assert lessons.memory_verdict(ms[:1]).startswith("measure both")
