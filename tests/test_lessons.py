@@ -71,3 +71,24 @@ def test_memory_verdict():
     ms = [M(backend="threads", workers=2, total_mib=0.2), M(backend="processes", workers=2, total_mib=60.0)]
     assert lessons.memory_verdict(ms) == "per worker, processes cost more memory than threads"
     assert lessons.memory_verdict(ms[:1]).startswith("measure both")
+
+
+def test_compare_backends_and_overlap_verdict():
+    df = lessons.compare_backends("io_sleep", 0.02, tasks=8, max_workers=8, backends=("sequential", "threads"))
+    assert list(df.backend) == ["sequential", "threads"] and df.speedup.iloc[0] == 1.0
+    assert lessons.overlapped(df) == "overlapped the waiting (2x or better): threads"
+
+
+def test_thread_count_verdict():
+    import pandas as pd
+
+    df = pd.DataFrame({"threads": [1, 8, 16], "wall_s": [0.8, 0.05, 0.05]})
+    assert not lessons.more_threads_than_tasks_helped(df, 8)
+    assert lessons.more_threads_than_tasks_helped(pd.DataFrame({"threads": [8, 16], "wall_s": [0.1, 0.05]}), 8)
+
+
+def test_io_estimate_exercise():
+    assert not lessons.check_io_estimate(None).ok
+    assert not lessons.check_io_estimate(0.8).ok  # sequential thinking
+    assert not lessons.check_io_estimate(0.05).ok  # all at once
+    assert lessons.check_io_estimate(0.2).ok

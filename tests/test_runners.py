@@ -211,3 +211,28 @@ def test_asyncio_times_out_one_coroutine_and_carries_on():
 def test_sequential_refuses_a_task_timeout():
     with pytest.raises(ValueError, match="task_timeout: the sequential backend runs tasks in your own thread"):
         make("sequential").run(workloads.tiny, [1], task_timeout=1)
+
+
+def test_a_pool_that_breaks_during_submission_fails_the_rest_cleanly(monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    with make("processes:fork") as runner:
+        real = runner._submitter
+
+        def breaking(target):
+            submit = real(target)
+            calls = iter(range(10**6))
+
+            def maybe(item):
+                if next(calls) >= 2:
+                    raise BrokenProcessPool("A child process terminated abruptly")
+                return submit(item)
+
+            return maybe
+
+        monkeypatch.setattr(runner, "_submitter", breaking)
+        rec = runner.run(workloads.tiny, [1, 2, 3, 4])
+        assert [e.ok for e in rec.events] == [True, True, False, False]
+        assert all("BrokenProcessPool" in e.error for e in rec.failures)
+        monkeypatch.undo()
+        assert runner.run(workloads.tiny, [5]).results == (25,)  # a fresh pool

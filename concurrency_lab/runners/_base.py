@@ -269,12 +269,18 @@ class Runner:
             submit = self._submitter(target)
             for item in items:
                 stamp(perf_counter_ns())
-                append(submit(item))
+                try:
+                    append(submit(item))
+                except Exception as exc:  # the pool broke while we were still submitting
+                    append(_failed_future(exc))
         else:
             submit = self._chunk_submitter(target)
             for first in range(0, len(items), chunksize):
                 stamp(perf_counter_ns())
-                append(submit(items[first:first + chunksize]))
+                try:
+                    append(submit(items[first:first + chunksize]))
+                except Exception as exc:
+                    append(_failed_future(exc))
         if not col.streaming:
             self._collect_in_order(futures, stamps, chunksize, col, limits)
         else:
@@ -330,6 +336,13 @@ class Runner:
             col.take(k * chunksize, stamps[k], outcome, collected, self)
             if limits.active:
                 limits.check()
+
+
+def _failed_future(exc: BaseException) -> Future:
+    """A future that failed before it was submitted, so it is collected like any other failure."""
+    fut: Future = Future()
+    fut.set_exception(exc)
+    return fut
 
 
 def _is_broken_pool(exc: BaseException) -> bool:
