@@ -76,8 +76,11 @@ def test_interrupt_stops_workers_and_the_kernel_survives(kernel, backend, method
         assert _wait_for(lambda: psutil.Process(kernel_pid).cpu_percent(0.1) > 50, 60)
     elif backend == "asyncio":  # the event loop's thread
         assert _wait_for(lambda: psutil.Process(kernel_pid).num_threads() >= threads_before + 1, 60)
-    else:
+    else:  # the pool's threads exist...
         assert _wait_for(lambda: psutil.Process(kernel_pid).num_threads() >= threads_before + 2, 60)
+    if backend != "processes":  # ...and the tasks have been computing for a while (not just importing)
+        cpu0 = sum(psutil.Process(kernel_pid).cpu_times()[:2])
+        assert _wait_for(lambda: sum(psutil.Process(kernel_pid).cpu_times()[:2]) > cpu0 + 0.3, 60)
     t0 = time.monotonic()
     km.interrupt_kernel()
     reply = _reply(kc, msg_id, timeout=30)
