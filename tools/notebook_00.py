@@ -1,16 +1,6 @@
 """Writes notebooks/00_start_here.ipynb (then execute it: see README, "Editing the lessons")."""
 
-import nbformat as nbf
-
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
-
-
-def solution(src: str):
-    cell = code(src)
-    cell.metadata["tags"] = ["solution"]
-    cell.metadata["jupyter"] = {"source_hidden": True}
-    return cell
-
+from nbcells import IGNORE, code, md, solution, write  # noqa: F401 - not every lesson uses all
 
 cells = [
     md("# 00 · Start here\n\n"
@@ -62,6 +52,4 @@ cells = [
        "Next: **01 · Threads and processes**."),
 ]
 
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-nbf.write(nb, "notebooks/00_start_here.ipynb")
+write(cells, "notebooks/00_start_here.ipynb")

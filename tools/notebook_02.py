@@ -1,17 +1,6 @@
 """Writes notebooks/02_cpu_bound_and_the_gil.ipynb (then execute it: see README, "Editing the lessons")."""
 
-import nbformat as nbf
-
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
-IGNORE = "# NBVAL_IGNORE_OUTPUT\n"
-
-
-def solution(src: str):
-    cell = code(src)
-    cell.metadata["tags"] = ["solution"]
-    cell.metadata["jupyter"] = {"source_hidden": True}
-    return cell
-
+from nbcells import IGNORE, code, md, solution, write  # noqa: F401 - not every lesson uses all
 
 cells = [
     md("# 02 · CPU-bound work and the GIL\n\n"
@@ -71,6 +60,4 @@ cells = [
        "Next: **03 · I/O-bound work**."),
 ]
 
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-nbf.write(nb, "notebooks/02_cpu_bound_and_the_gil.ipynb")
+write(cells, "notebooks/02_cpu_bound_and_the_gil.ipynb")

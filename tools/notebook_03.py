@@ -1,17 +1,6 @@
 """Writes notebooks/03_io_bound.ipynb (then execute it: see README, "Editing the lessons")."""
 
-import nbformat as nbf
-
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
-IGNORE = "# NBVAL_IGNORE_OUTPUT\n"
-
-
-def solution(src: str):
-    cell = code(src)
-    cell.metadata["tags"] = ["solution"]
-    cell.metadata["jupyter"] = {"source_hidden": True}
-    return cell
-
+from nbcells import IGNORE, code, md, solution, write  # noqa: F401 - not every lesson uses all
 
 cells = [
     md("# 03 · I/O-bound work\n\n"
@@ -68,6 +57,4 @@ cells = [
        "Next: **04 · Native code releases the GIL**."),
 ]
 
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-nbf.write(nb, "notebooks/03_io_bound.ipynb")
+write(cells, "notebooks/03_io_bound.ipynb")
