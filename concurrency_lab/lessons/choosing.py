@@ -1,0 +1,3 @@
+"""Lesson 09 (choosing a model)."""
+
+__all__: list[str] = []

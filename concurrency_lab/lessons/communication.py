@@ -1,0 +1,3 @@
+"""Lesson 05 (communication costs)."""
+
+__all__: list[str] = []

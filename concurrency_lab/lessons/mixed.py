@@ -1,0 +1,3 @@
+"""Lesson 08 (mixed workloads)."""
+
+__all__: list[str] = []

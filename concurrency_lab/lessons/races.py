@@ -1,0 +1,3 @@
+"""Lesson 06 (shared state and races)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Lesson 07 (robustness)."""
+
+__all__: list[str] = []
