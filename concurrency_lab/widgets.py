@@ -958,6 +958,7 @@ class Panel:
         self.root = w.VBox([w.HTML(self.note), w.HBox(list(self.controls.values()),
                                                       layout=w.Layout(flex_flow="row wrap")),
                             buttons, self.image, self.table])
+        self._mark_for_tests(type(model).__name__)
 
     # -- what a subclass provides ------------------------------------------------
     def make_controls(self, w: Any, s: Any) -> dict[str, Any]:
@@ -1008,6 +1009,14 @@ class Panel:
         self.image.layout.display = ""
 
     # -- plumbing ------------------------------------------------------------------
+    def _mark_for_tests(self, kind: str) -> None:
+        """CSS classes a real-browser test (tests/browser) finds the panel's parts by."""
+        self.root.add_class("cl-explorer")
+        self.root.add_class(f"cl-{kind}")
+        for part, name in ((self.run_button, "run"), (self.stop_button, "stop"), (self.progress, "progress"),
+                           (self.status, "status"), (self.image, "plot")):
+            part.add_class(f"cl-{name}")
+
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.max = max(total, 1)
         self.progress.value = min(done, self.progress.max)

@@ -92,3 +92,15 @@ def test_io_estimate_exercise():
     assert not lessons.check_io_estimate(0.8).ok  # sequential thinking
     assert not lessons.check_io_estimate(0.05).ok  # all at once
     assert lessons.check_io_estimate(0.2).ok
+
+
+def test_start_method_verdict_names_where_a_notebook_function_ran():
+    from concurrency_lab import config, widgets
+
+    explorer = widgets.StartMethodExplorer(repeats=1, workers=1)
+    explorer.run()
+    lines = lessons.start_method_verdict(explorer).splitlines()
+    methods = config.available_start_methods()
+    assert lines[0] == f"our runner ran the notebook's function under: {', '.join(sorted(methods))}"
+    broke = sorted(m for m in methods if m != "fork")
+    assert lines[1].endswith(f"it broke under: {', '.join(broke)}")

@@ -34,10 +34,27 @@ cells = [
        "another process, so its pages stay shared until they are written; under `spawn` (the default on macOS "
        "and Windows) each worker imports everything afresh. Try `MemoryExplorer(backends=(\"threads\", "
        "\"processes:spawn\"))` to measure the difference on your machine."),
+    md("## 3. How a process starts: fork, forkserver, spawn\n\n"
+       "A new process needs your code. There are three ways to get it there:\n\n"
+       "- **fork** copies the running notebook process (Linux only, fast, but unsafe once threads are running);\n"
+       "- **spawn** starts a fresh Python that imports what it needs (the only way on Windows, the default on macOS);\n"
+       "- **forkserver** forks each worker from a small clean server process (the default on Linux from Python 3.14).\n\n"
+       "The explorer starts a pool with each method, and also tries the classic mistake: sending a function "
+       "defined in this notebook to a raw `ProcessPoolExecutor`. Our runner ships such functions by value "
+       "(with cloudpickle), so they work under every method."),
+    code(IGNORE + "# (a live panel)\nstarts = cl.widgets.StartMethodExplorer(workers=2)\nstarts.display()"),
+    code(IGNORE + "# (start-up times vary)\nstarts.run()\nstarts.table()"),
+    code("print(lessons.start_method_verdict(starts))"),
+    md("Under `spawn` and `forkserver` a worker imports `__main__` afresh, and a function that exists only in "
+       "the notebook's memory is not there to find: the raw pool breaks. Under `fork` the copy has it, which is "
+       "why code that \"works on Linux\" fails on a Mac. Lesson 05 measures what starting and feeding "
+       "processes costs."),
     md("## Summary\n\n"
        "- Threads share the parent's memory: a change in a thread is seen at once by everyone.\n"
        "- Processes are isolated: each has its own copy, and results travel back by message.\n"
-       "- That isolation costs memory per worker, measured above.\n\n"
+       "- That isolation costs memory per worker, measured above.\n"
+       "- A process starts by fork, forkserver or spawn; only fork sees what you defined in the notebook, so "
+       "portable code sends functions by value or keeps them in an importable module.\n\n"
        "Next: **02 · CPU-bound work and the GIL**."),
 ]
 

@@ -30,6 +30,12 @@ cells = [
     code(IGNORE + "# (measured)\nprocs = cl.run(cl.workloads.cpu_traced, backend=\"processes\", max_workers=2, "
          "size=300_000, tasks=4)\nintervals = analysis.gil_activity(procs)\n"
          "display(analysis.run_share(intervals)[[\"worker\", \"run\", \"wait\", \"share\"]])\nplots.activity(intervals)"),
+    md("Try it yourself: the timeline explorer draws the same picture live, task by task, for any backend "
+       "and number of workers."),
+    code(IGNORE + "# (a live panel)\ntimeline = cl.widgets.TimelineExplorer(backend=\"threads\", workers=2)\n"
+         "timeline.display()"),
+    code("runs = timeline.run()\nprint(f\"{len(runs[0].events)} tasks on {runs[0].max_workers} {runs[0].backend}, "
+         "all ok: {runs[0].ok}\")"),
     md("With threads the two lanes alternate, each running about half the time: they take turns holding the "
        "GIL (every `sys.getswitchinterval()` seconds, 5 ms by default). With processes both lanes are green at once."),
     md("## 3. Amdahl's law, fitted to your numbers\n\n"

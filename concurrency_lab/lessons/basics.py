@@ -7,7 +7,7 @@ from typing import Any
 
 from ._feedback import Feedback
 
-__all__ = ['bump_counter', 'SharedMemoryDemo', 'mutate_global', 'memory_verdict', 'check_shared_memory', 'COUNTER']
+__all__ = ['bump_counter', 'SharedMemoryDemo', 'mutate_global', 'memory_verdict', 'check_shared_memory', 'start_method_verdict', 'COUNTER']
 
 #: A module-level global that lesson 01 mutates from a thread and from a process.
 COUNTER = {"value": 0}
@@ -67,3 +67,18 @@ def check_shared_memory(answer: Any) -> Feedback:
     return Feedback(demo.parent_sees == 1, "the thread changed the very dictionary the parent reads."
                     if demo.parent_sees == 1 else "unexpected: run the cell again")
 
+
+
+def start_method_verdict(explorer: Any) -> str:
+    """Checked lines from a `StartMethodExplorer` run: where a notebook function ran, ours vs the raw stdlib.
+
+    Facts, not timings: which start methods ran it, so the output is the same on every run of a machine.
+    """
+    ours = sorted({r.start_method for r in explorer.records if r.ok})
+    raw_ok = sorted(o.start_method for o in explorer.outcomes if o.ok)
+    raw_broke = sorted(o.start_method for o in explorer.outcomes if not o.ok)
+    lines = [f"our runner ran the notebook's function under: {', '.join(ours) or 'none'}"]
+    if explorer.outcomes:
+        lines.append(f"a raw ProcessPoolExecutor ran it under: {', '.join(raw_ok) or 'none'}; "
+                     f"it broke under: {', '.join(raw_broke) or 'none'}")
+    return "\n".join(lines)
