@@ -36,9 +36,10 @@ def test_small_workloads_return_what_they_compute():
 
 def test_calibrate_scales_with_the_target_and_remembers():
     workloads._CALIBRATED.clear()
-    ticks = iter([0.0, 0.001, 1.0, 1.025])  # a fake clock: the first probe takes 1 ms, the second 25 ms
+    # A fake clock: the first probe takes 1 ms, the second 40 ms (preempted), then 25 and 30 ms when confirmed.
+    ticks = iter([0.0, 0.001, 1.0, 1.040, 2.0, 2.025, 3.0, 3.030])
     size = calibrate("gil_release", 0.1, clock=lambda: next(ticks))
-    assert size == 2 * (1 << 14) * 4  # doubled once, then scaled by 0.1 / 0.025
+    assert size == 2 * (1 << 14) * 4  # doubled once, then scaled by 0.1 / 0.025, the fastest of three
     assert calibrate("gil_release", 0.1) == size  # remembered for this process
     assert calibrate("io_sleep", 0.3) == 0.3 and calibrate("crash", 1) == "raise"
     assert calibrate("cpu", 0.02) < calibrate("cpu", 0.2)

@@ -1,3 +1,277 @@
-"""Lesson 09 (choosing a model)."""
+"""Lesson 09 (choosing a model): the whole threads-vs-processes table, re-measured here in one call.
 
-__all__: list[str] = []
+Tutorials print this table from memory. `compare_models()` measures each row on the learner's machine in a
+few seconds: memory per worker, the cost of a round trip of data, isolation, CPU-bound and I/O-bound
+scaling, and what a crashing task does. Each row carries a verdict drawn from the measurement, and a
+*checked* phrasing that holds on any machine (busy 2-core laptop or 16-core workstation), so the notebook
+can compare it under nbval while the numbers themselves vary.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ._feedback import Feedback
+
+__all__ = ['Row', 'ComparisonTable', 'compare_models', 'echo', 'maybe_crash', 'SCENARIOS', 'describe_scenarios',
+           'check_scenarios']
+
+#: Payload of the communication row: large enough that the copy, not the call, dominates (FACTS.md: 10 MB
+#: takes ~44 ms through a process pool here), small enough for a classroom cell. The same in SMALL mode, so
+#: the checked text does not depend on the mode.
+ROUND_TRIP_MIB = 8
+#: Threads' CPU speedup must stay below this to count as "held back by the GIL": they measure ~1.0x, and
+#: noise on a busy machine stays well under 30%.
+GIL_BOUND = 1.3
+#: Both backends' I/O speedup must reach this to count as "scaled": 4 workers give ~4x on sleeps.
+IO_SCALED = 2.0
+#: Processes' CPU speedup must reach GIL_BOUND and beat threads' by this factor for the table to say they scale.
+CLEAR_WIN = 1.2
+#: How long the child process that shows a thread's hard crash may take.
+CHILD_TIMEOUT_S = 30.0
+
+
+def echo(data: Any) -> Any:
+    """Return the input unchanged: a round trip measures only the journey there and back."""
+    return data
+
+
+def maybe_crash(how: str | None) -> str:
+    """Succeed for None; otherwise fail the way `workloads.crash(how)` does."""
+    from ..workloads import crash
+
+    if how is not None:
+        crash(how)
+    return "ok"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One claim of the table, measured for threads and for processes."""
+
+    aspect: str
+    threads: str
+    """What was measured for threads, in words."""
+    processes: str
+    verdict: str
+    """What this measurement says (may depend on the machine)."""
+    checked: str
+    """A phrasing of the verdict that holds on any machine: what the notebook checks."""
+
+
+@dataclass(frozen=True)
+class ComparisonTable:
+    """The whole table, as measured here."""
+
+    rows: tuple[Row, ...]
+    cores_usable: int
+    gil_enabled: bool
+    seconds: float
+    """How long measuring it took."""
+
+    def verdicts(self) -> str:
+        """The checked verdicts, one line per row: the same on any machine with a GIL."""
+        return "\n".join(f"{r.aspect}: {r.checked}" for r in self.rows)
+
+    def to_dataframe(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame([vars(r) for r in self.rows]).drop(columns="checked")
+
+    def __repr__(self) -> str:
+        widths = [max(len(getattr(r, f)) for r in self.rows) for f in ("aspect", "threads", "processes")]
+        widths = [max(w, len(h)) for w, h in zip(widths, ("aspect", "threads", "processes"), strict=True)]
+
+        def line(*cells: str) -> str:
+            return "  ".join(c.ljust(w) for c, w in zip(cells, [*widths, 0], strict=True)).rstrip()
+
+        head = (f"measured here in {self.seconds:.1f} s ({self.cores_usable} usable cores, "
+                f"GIL {'on' if self.gil_enabled else 'off'})")
+        return "\n".join([head, line("aspect", "threads", "processes", "verdict"),
+                          *(line(r.aspect, r.threads, r.processes, r.verdict) for r in self.rows)])
+
+
+# -- one function per row --------------------------------------------------------------------------------
+
+def _memory_row() -> Row:
+    """Memory per worker: what 2 started workers add (parent growth + the workers' unique memory)."""
+    from ..widgets import MemoryExplorer
+
+    explorer = MemoryExplorer(backends=("threads", "processes"), workers=(2,))
+    explorer.run()
+    per = {m.backend: max(m.total_mib, 0.0) / m.workers for m in explorer.measurements}
+    cheaper = "threads" if per["threads"] < per["processes"] else "processes"
+    return Row("memory per worker", f"{per['threads']:.2f} MiB", f"{per['processes']:.1f} MiB",
+               f"{cheaper} cheaper", f"{cheaper} cheaper")
+
+
+def _round_trip(backend: str, payload: bytes, repeats: int = 3) -> float:
+    """Fastest of `repeats` round trips of `payload` to one warm worker and back (seconds)."""
+    from ..runners import make_runner
+
+    with make_runner(backend, 1) as runner:
+        walls = []
+        for _ in range(repeats):
+            rec = runner.run(echo, [payload])
+            rec.raise_for_errors()
+            walls.append(rec.wall)
+    return min(walls)
+
+
+def _communication_row() -> Row:
+    """A round trip of ROUND_TRIP_MIB to a worker: a thread gets a reference, a process gets a pickled copy."""
+    payload = bytes(ROUND_TRIP_MIB * 2**20)
+    t, p = _round_trip("threads", payload), _round_trip("processes", payload)
+    cheaper = "threads" if t < p else "processes"
+    return Row(f"round trip, {ROUND_TRIP_MIB} MiB", f"{t * 1e3:.2f} ms", f"{p * 1e3:.1f} ms",
+               f"{cheaper} cheaper ({p / t:,.0f}x)" if cheaper == "threads" else "processes cheaper",
+               f"{cheaper} cheaper")
+
+
+def _isolation_row() -> Row:
+    """A worker bumps a global from 0 to 1: does the parent see 1?"""
+    from .basics import mutate_global
+
+    t, p = mutate_global("threads"), mutate_global("processes")
+    words = {True: "parent sees it", False: "parent does not see it"}
+    t_shared, p_shared = t.parent_sees == t.worker_saw, p.parent_sees == p.worker_saw
+    isolated = "processes isolated" if p_shared != t_shared and not p_shared else "no difference seen"
+    return Row("a global changed in a worker", words[t_shared], words[p_shared], isolated, isolated)
+
+
+def _speedups(workload: str, size: Any, tasks: int, workers: int, repeats: int) -> dict[str, float]:
+    """Speedup over sequential of threads and processes, each the best of `repeats` runs on a warm pool;
+    the backends take turns, so a machine that slows down hurts them all alike."""
+    from ..runners import make_runner
+
+    best: dict[str, float] = {}
+    with make_runner("sequential") as seq, make_runner("threads", workers) as thr, \
+            make_runner("processes", workers) as proc:
+        runners = {"sequential": seq, "threads": thr, "processes": proc}
+        for _ in range(repeats):
+            for name, runner in runners.items():
+                rec = runner.run(_workload_fn(workload), [size] * tasks, timeout=60)
+                rec.raise_for_errors()
+                best[name] = min(best.get(name, float("inf")), rec.wall)
+    return {name: best["sequential"] / best[name] for name in ("threads", "processes")}
+
+
+def _workload_fn(name: str) -> Callable[[Any], Any]:
+    from ..workloads import get
+
+    return get(name).fn
+
+
+def _cpu_row(cores: int, gil: bool) -> Row:
+    """Pure-Python arithmetic on 2 workers vs sequential."""
+    from ..workloads import calibrate
+
+    s = _speedups("cpu", calibrate("cpu", 0.04), tasks=4, workers=2, repeats=2)
+    if cores < 2:
+        verdict = "one usable core: neither can scale"
+    elif not gil and s["threads"] >= GIL_BOUND:
+        verdict = "threads scale too (no GIL)"
+    else:
+        scaled = s["processes"] >= GIL_BOUND and s["processes"] > CLEAR_WIN * s["threads"]
+        verdict = "processes scale" if scaled else "no clear gain (a busy machine?)"
+    bound = s["threads"] < GIL_BOUND
+    checked = (f"threads stayed under {GIL_BOUND:g}x (the GIL): {bound}" if gil
+               else f"threads scaled past {GIL_BOUND:g}x (no GIL here): {not bound}")
+    return Row("CPU-bound, 2 workers", f"{s['threads']:.2f}x", f"{s['processes']:.2f}x", verdict, checked)
+
+
+def _io_row() -> Row:
+    """8 sleeps of 50 ms on 4 workers vs sequential."""
+    s = _speedups("io_sleep", 0.05, tasks=8, workers=4, repeats=1)
+    both = min(s.values()) >= IO_SCALED
+    return Row("I/O-bound (sleeps), 4 workers", f"{s['threads']:.1f}x", f"{s['processes']:.1f}x",
+               "both scale" if both else "not both scaled", f"both scaled {IO_SCALED:g}x or more: {both}")
+
+
+_CHILD = """
+from concurrent.futures import ThreadPoolExecutor
+from concurrency_lab.workloads import crash
+with ThreadPoolExecutor(2) as pool:
+    pool.submit(crash, "exit").exception(timeout=10)
+print("the process survived")
+"""
+
+
+def _thread_hard_crash() -> bool:
+    """Does a process survive a thread whose task calls os._exit (a hard crash)? Tried in a child process,
+    so this kernel is not the one that dies."""
+    child = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
+    return child.returncode == 0 and "survived" in child.stdout
+
+
+def _robustness_row() -> Row:
+    """One task of four fails: first by raising, then by killing its worker outright."""
+    from ..api import run
+
+    items = [None, "raise", None, None]
+    t_raise = run(maybe_crash, backend="threads", max_workers=2, items=items, timeout=60)
+    p_raise = run(maybe_crash, backend="processes", max_workers=2, items=items, timeout=60)
+    p_exit = run(maybe_crash, backend="processes", max_workers=2, items=[None, "exit", None, None], timeout=60)
+    t_exit_survived = _thread_hard_crash()
+    contained = sum(e.ok for e in t_raise.events) == 3 and sum(e.ok for e in p_raise.events) == 3
+    p_lost = len(p_exit.failures)
+    threads = f"error caught; hard crash: process {'survived' if t_exit_survived else 'died'}"
+    processes = f"error caught; hard crash: parent survived ({p_lost}/4 lost)"
+    verdict = "processes contain a crash" if contained and not t_exit_survived else "no difference seen"
+    return Row("a crashing task", threads, processes, verdict, verdict)
+
+
+def compare_models() -> ComparisonTable:
+    """Measure every row on this machine (a few seconds; every pool closed, every wait bounded)."""
+    from ..records import _gil_enabled, _usable_cores
+
+    t0 = time.perf_counter()
+    cores, gil = _usable_cores(), _gil_enabled()
+    rows = (_memory_row(), _communication_row(), _isolation_row(), _cpu_row(cores, gil), _io_row(),
+            _robustness_row())
+    return ComparisonTable(rows, cores, gil, time.perf_counter() - t0)
+
+
+# -- the exercise ------------------------------------------------------------------------------------------
+
+#: name -> (the scenario, the model that fits, why; what is wrong with each other choice)
+SCENARIOS: dict[str, tuple[str, str, str, dict[str, str]]] = {
+    "photos": ("Make thumbnails of 500 photos with a pure-Python image library.", "processes",
+               "pure-Python computing: only processes run it on several cores at once",
+               {"threads": "pure-Python computing holds the GIL, so threads take turns (lesson 02)",
+                "asyncio": "asyncio runs in one thread: computing never awaits, so nothing overlaps"}),
+    "chat": ("Keep 10,000 mostly idle websocket connections open with an async library.", "asyncio",
+             "ten thousand waits at once, in one thread, with an async library at hand",
+             {"threads": "10,000 threads cost 10,000 stacks and a busy scheduler; one event loop waits for all",
+              "processes": "10,000 processes would need 10,000 interpreters (lesson 01's memory)"}),
+    "api": ("Call a slow REST API 20 times with a blocking client (requests).", "threads",
+            "waiting, with a blocking library: a thread per call overlaps the waits",
+            {"asyncio": "a blocking call inside a coroutine blocks the whole event loop: the calls would not "
+                        "overlap",
+             "processes": "it works, but a process per waiting call costs an interpreter each, for nothing"}),
+}
+MODELS = ("threads", "processes", "asyncio")
+
+
+def describe_scenarios() -> str:
+    """The exercise's scenarios, one line each, keyed as `check_scenarios` expects."""
+    return "\n".join(f"{key:>7}: {text}" for key, (text, *_) in SCENARIOS.items())
+
+
+def check_scenarios(answer: Any) -> Feedback:
+    """Exercise 09: `answer = {"photos": ..., "chat": ..., "api": ...}`, each "threads", "processes" or
+    "asyncio"."""
+    if not isinstance(answer, dict) or set(answer) != set(SCENARIOS):
+        return Feedback(False, f"set `answer` to a dict with the keys {', '.join(map(repr, SCENARIOS))}")
+    bad = [k for k, v in answer.items() if v not in MODELS]
+    if bad:
+        return Feedback(False, f"{bad[0]}: choose one of {', '.join(map(repr, MODELS))}")
+    wrong = [f"{k}: {SCENARIOS[k][3][v]}" for k, v in answer.items() if v != SCENARIOS[k][1]]
+    if wrong:
+        return Feedback(False, f"{len(wrong)} of 3 to rethink. " + " ".join(w + "." for w in wrong))
+    return Feedback(True, "; ".join(f"{k}: {SCENARIOS[k][2]}" for k in SCENARIOS) + ".")

@@ -1,3 +1,361 @@
-"""Lesson 08 (mixed workloads)."""
+"""Lesson 08 (mixed workloads): threads for the waiting, processes for the computing, in one pipeline.
 
-__all__: list[str] = []
+Real programs rarely do one kind of work: a crawler fetches (waits) and then parses (computes). This module
+measures a two-stage pipeline (fetch on a thread pool; each response handed, as it arrives, to a process pool
+for its CPU step) against one pool doing both steps in every task, and turns `ConvoyLab`'s latencies into a
+checked verdict: waiting threads suffer next to CPU-bound threads (they share a GIL), not next to processes.
+
+Every wait here has a timeout and every pool is closed by a `with` block; process pools use the library's
+default start method, so the lesson behaves alike under spawn, forkserver and fork.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed, wait
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from time import perf_counter_ns
+from typing import Any
+
+from .. import config
+from ._feedback import Feedback
+
+__all__ = ['STAGE_BACKENDS', 'MixedSettings', 'fetch_and_compute', 'pipeline', 'overlap_seen', 'MixedComparison',
+           'compare_mixed', 'ConvoyVerdict', 'convoy_verdict', 'check_stage_backends']
+
+#: What can run one stage of the pipeline.
+STAGE_BACKENDS = ("sequential", "threads", "processes")
+#: Bytes each fetch asks the local server for: small, so the wait is the server's latency, not the transfer.
+RESPONSE_BYTES = 1024
+#: Each way of running the job is measured this many times on the same warm pools; the table keeps the best.
+REPEATS = 2
+#: Longest any one run of this lesson may take before it is abandoned (its pools are then closed).
+RUN_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class MixedSettings:
+    """One mixed job: `items` fetches that each wait `latency` s, then `cpu_seconds` of pure-Python work each.
+
+    Worker counts are fixed, not taken from the core count, so numbers from a laptop and a workstation
+    compare: the I/O stage gets half as many threads as there are items (so responses arrive in two waves,
+    and CPU work can start while the second wave still waits), the CPU stage gets 2 processes.
+    """
+
+    items: int = 8
+    latency: float = 0.1
+    cpu_seconds: float = 0.03
+    io_workers: int = 4
+    cpu_workers: int = 2
+
+    @classmethod
+    def default(cls) -> MixedSettings:
+        """The lesson's job: 8 items in SMALL mode (a classroom cell of a few seconds), 16 otherwise."""
+        return cls() if config.SMALL else cls(items=16, io_workers=8)
+
+
+def fetch_and_compute(steps: int, *, url: str, timeout: float = 10.0) -> int:
+    """One item done start to finish in one task: GET it from `url`, then compute on it (like the `mixed`
+    workload, which sleeps instead of fetching). Returns the CPU step's result."""
+    from ..workloads import cpu, io_http
+
+    io_http(RESPONSE_BYTES, url=url, timeout=timeout)
+    return cpu(steps)
+
+
+# -- the pipeline -------------------------------------------------------------------------------------
+
+class _Inline(Executor):
+    """An 'executor' that runs each task at once, in the caller: the sequential stage."""
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # a failed task is the future's, as in a real pool
+            fut.set_exception(exc)
+        return fut
+
+
+def _executor(kind: str, workers: int, start_method: str) -> Executor:
+    if kind == "threads":
+        return ThreadPoolExecutor(workers, thread_name_prefix="concurrency-lab-stage")
+    if kind == "processes":
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(start_method))
+    return _Inline()
+
+
+def _warm(pool: Executor, workers: int) -> None:
+    """Start every worker process and import the tasks' module in it, before the clock starts.
+
+    Spawn and forkserver start workers on demand; without this the first tasks would time start-up.
+    """
+    from .._worker import ready
+
+    if not isinstance(pool, ProcessPoolExecutor):
+        return
+    deadline = time.monotonic() + config.STARTUP_TIMEOUT_S
+    seen: set[int] = set()
+    while len(seen) < workers:
+        futures = [pool.submit(ready, 0.02, "concurrency_lab.workloads") for _ in range(workers)]
+        done, pending = wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
+        if pending:
+            raise TimeoutError(f"worker processes did not start within {config.STARTUP_TIMEOUT_S:g} s")
+        seen |= {f.result() for f in done}
+
+
+@contextmanager
+def _stages(io: str, cpu: str, s: MixedSettings, start_method: str) -> Iterator[tuple[Executor, Executor, float]]:
+    """Both stages' pools, warm (the third value is the start-up they took); closed on exit, even on error."""
+    with ExitStack() as stack:
+        t0 = time.perf_counter()
+        pools = []
+        for kind, n in ((io, s.io_workers), (cpu, s.cpu_workers)):
+            pool = stack.enter_context(_executor(kind, n, start_method))
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)  # runs first: drop queued work
+            _warm(pool, n)
+            pools.append(pool)
+        yield pools[0], pools[1], time.perf_counter() - t0
+
+
+def _labels(prefix: str) -> Callable[[int, int], str]:
+    """Worker labels ("io0", "io1", ...) in the order each worker is first seen."""
+    seen: dict[tuple[int, int], str] = {}
+    return lambda pid, tid: seen.setdefault((pid, tid), f"{prefix}{len(seen)}")
+
+
+def _event(index: int, outcome: tuple, submitted: int, collected: int, t0: int, label: Callable) -> Any:
+    from ..records import TaskEvent
+
+    _, start, end, cpu_ns, pid, tid, error = outcome
+    return TaskEvent(index, label(pid, tid), pid, tid, (submitted - t0) / 1e9, (start - t0) / 1e9,
+                     (end - t0) / 1e9, (collected - t0) / 1e9, cpu_ns / 1e9, error is None, error or "")
+
+
+def pipeline(url: str, settings: MixedSettings | None = None, *, io: str = "threads", cpu: str = "processes",
+             steps: int | None = None, start_method: str | None = None, repeats: int = 1) -> Any:
+    """Fetch every item on the `io` stage and hand each response, as it arrives, to the `cpu` stage.
+
+    Returns a RunRecord (backend "pipeline"), the fastest of `repeats` runs on the same warm pools: events
+    0..n-1 are the fetches (workers io0, io1, ...), events n..2n-1 the CPU steps (cpu0, cpu1, ...), so
+    `plots.timeline` draws both stages in one chart.
+    """
+    from ..workloads import calibrate
+
+    s = settings or MixedSettings.default()
+    for name, kind in (("io", io), ("cpu", cpu)):
+        if kind not in STAGE_BACKENDS:
+            raise ValueError(f"{name}: unknown {kind!r}; choose one of: {', '.join(STAGE_BACKENDS)}")
+    steps = steps or calibrate("cpu", s.cpu_seconds)
+    method = start_method or config.default_start_method()
+    with _stages(io, cpu, s, method) as (io_pool, cpu_pool, startup):
+        records = [_pipeline_once(io_pool, cpu_pool, url, s, steps, startup if k == 0 else 0.0,
+                                  {"io": io, "cpu": cpu, "start_method": method if "processes" in (io, cpu) else ""})
+                   for k in range(max(1, repeats))]
+    return min(records, key=lambda r: r.wall)
+
+
+def _pipeline_once(io_pool: Executor, cpu_pool: Executor, url: str, s: MixedSettings, steps: int, startup: float,
+                   how: dict[str, str]) -> Any:
+    """One timed run of the pipeline on warm pools."""
+    from .._worker import call_timed
+    from ..records import RunRecord
+    from ..workloads import cpu as cpu_step
+    from ..workloads import io_http
+
+    fetch = functools.partial(io_http, url=url, timeout=10.0)
+    io_label, cpu_label = _labels("io"), _labels("cpu")
+    events = []
+    t0 = perf_counter_ns()
+    fetches = {io_pool.submit(call_timed, fetch, RESPONSE_BYTES): (k, perf_counter_ns()) for k in range(s.items)}
+    computes = {}
+    for fut in as_completed(fetches, timeout=RUN_TIMEOUT_S):  # as each response arrives...
+        k, submitted = fetches[fut]
+        events.append(_event(k, fut.result(), submitted, perf_counter_ns(), t0, io_label))
+        computes[cpu_pool.submit(call_timed, cpu_step, steps)] = (s.items + k, perf_counter_ns())  # ...hand it on
+    for fut in as_completed(computes, timeout=RUN_TIMEOUT_S):
+        k, submitted = computes[fut]
+        events.append(_event(k, fut.result(), submitted, perf_counter_ns(), t0, cpu_label))
+    wall = (perf_counter_ns() - t0) / 1e9
+    return RunRecord(backend="pipeline", max_workers=s.io_workers + s.cpu_workers, start_method=how["start_method"],
+                     workload="fetch, then cpu", params={"io": how["io"], "cpu": how["cpu"], "items": s.items,
+                                                         "latency": s.latency, "steps": steps},
+                     wall=wall, startup=startup, parent_peak_rss=0, workers_peak_rss=0,
+                     events=tuple(sorted(events, key=lambda e: e.index)))
+
+
+def overlap_seen(record: Any) -> bool:
+    """Did a CPU step start before the last fetch was answered (computing while still waiting)?"""
+    fetches = [e for e in record.events if e.worker.startswith("io")]
+    computes = [e for e in record.events if e.worker.startswith("cpu")]
+    return bool(fetches and computes) and min(e.start for e in computes) < max(e.end for e in fetches)
+
+
+# -- the comparison -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MixedComparison:
+    """The same mixed job four ways, and the pipeline's own record (for its timeline)."""
+
+    settings: MixedSettings
+    rows: tuple[tuple[str, str, float], ...]
+    """(key, how it ran, wall seconds); keys: sequential, threads, processes, pipeline."""
+    pipeline_record: Any
+
+    def wall(self, key: str) -> float:
+        return next(wall for k, _, wall in self.rows if k == key)
+
+    def table(self) -> Any:
+        """A DataFrame: how, wall_s, speedup over sequential."""
+        import pandas as pd
+
+        df = pd.DataFrame([(how, wall) for _, how, wall in self.rows], columns=["how", "wall_s"])
+        df["speedup"] = self.wall("sequential") / df["wall_s"]
+        return df
+
+    def verdict(self) -> str:
+        """Checked lines: facts with wide margins, true on a busy 2-core machine and on 16 cores."""
+        pipe = self.wall("pipeline")
+        return "\n".join([
+            f"pipeline at least 1.5x faster than sequential: {self.wall('sequential') >= 1.5 * pipe}",
+            f"pipeline faster than processes alone (they wait for {self.settings.cpu_workers} fetches at a time): "
+            f"{self.wall('processes') > pipe}",
+            f"CPU steps started while other fetches were still waiting: {overlap_seen(self.pipeline_record)}",
+        ])
+
+    def __repr__(self) -> str:
+        s, seq = self.settings, self.wall("sequential")
+        head = (f"{s.items} items, each: a GET answered after {s.latency * 1e3:g} ms, then "
+                f"~{s.cpu_seconds * 1e3:g} ms of pure-Python work")
+        w = max(len(how) for _, how, _ in self.rows)
+        rows = [f"{how:<{w}} {wall:6.3f} s  {seq / wall:5.1f}x" for _, how, wall in self.rows]
+        return "\n".join([head, f"{'how':<{w}} {'wall':>8}  speedup", *rows])
+
+
+def compare_mixed(settings: MixedSettings | None = None, *, start_method: str | None = None) -> MixedComparison:
+    """Measure the job sequentially, on threads alone, on processes alone (one task = fetch + compute), and as
+    the pipeline; each (but the sequential baseline) the best of REPEATS runs, so a moment of load elsewhere
+    does not decide a row. Every pool
+    is warm before its clock starts (each worker has already fetched once, so has imported urllib): start-up
+    is lesson 02's subject, not this one's."""
+    from ..runners import make_runner
+    from ..servers import LocalHTTPServer
+    from ..workloads import calibrate
+
+    s = settings or MixedSettings.default()
+    steps = calibrate("cpu", s.cpu_seconds)
+    plan = (("sequential", 1, "sequential (fetch + compute, one by one)"),
+            ("threads", s.io_workers, f"threads alone (x{s.io_workers}, each: fetch + compute)"),
+            ("processes", s.cpu_workers, f"processes alone (x{s.cpu_workers}, each: fetch + compute)"))
+    rows = []
+    with LocalHTTPServer(latency=s.latency) as server:
+        task = functools.partial(fetch_and_compute, url=server.url)
+        for backend, workers, how in plan:
+            method = start_method if backend == "processes" else None
+            with make_runner(backend, workers, start_method=method) as runner:
+                runner.run(task, [0] * workers, timeout=RUN_TIMEOUT_S)  # warm: each worker has fetched once
+                repeats = 1 if backend == "sequential" else REPEATS  # a slow moment only widens the margins
+                recs = [runner.run(task, [steps] * s.items, timeout=RUN_TIMEOUT_S) for _ in range(repeats)]
+            for rec in recs:
+                rec.raise_for_errors()
+            rows.append((backend, how, min(rec.wall for rec in recs)))
+        pipe = pipeline(server.url, s, steps=steps, start_method=start_method, repeats=REPEATS)
+    rows.append(("pipeline", f"pipeline (fetch: threads x{s.io_workers} -> cpu: processes x{s.cpu_workers})",
+                 pipe.wall))
+    return MixedComparison(s, tuple(rows), pipe)
+
+
+# -- the convoy effect ----------------------------------------------------------------------------------
+
+#: How many times slower the slow tail of echoes (p90) must be to count as "suffered": measured here it is
+#: 50-500x (threads vs idle, threads vs processes) on 2 cores, busy or not; 5x leaves room.
+CONVOY_MARGIN = 5.0
+
+
+@dataclass(frozen=True)
+class ConvoyVerdict:
+    """The 90th percentile of echo round trips (ms) in each background scenario of a `ConvoyLab` run.
+
+    The convoy shows as a tail: each GIL hand-over an echo needs can wait up to a switch interval, so the
+    slowest tenth of round trips is where CPU-bound threads leave their mark. A percentile, not the maximum,
+    so one stray pause of the machine does not decide the verdict.
+    """
+
+    p90_ms: tuple[tuple[str, float], ...]
+    """(background, 90th percentile of the round trips in ms), in the order measured."""
+    gil_enabled: bool = True
+
+    def p90(self, background: str) -> float:
+        return dict(self.p90_ms)[background]
+
+    @property
+    def threads_hurt(self) -> bool:
+        """Next to CPU-bound threads, was p90 CONVOY_MARGIN times longer than with nothing running?"""
+        return self.p90("threads") > CONVOY_MARGIN * self.p90("idle")
+
+    @property
+    def processes_spared(self) -> bool:
+        """Next to CPU-bound processes, was p90 CONVOY_MARGIN times shorter than next to threads?"""
+        return CONVOY_MARGIN * self.p90("processes") < self.p90("threads")
+
+    def __repr__(self) -> str:
+        if not {"idle", "threads", "processes"} <= dict(self.p90_ms).keys():
+            return "run all three backgrounds (idle, threads, processes) to compare them"
+        lines = [f"next to CPU-bound threads, the echoes' p90 was over {CONVOY_MARGIN:g}x longer than with nothing "
+                 f"running: {self.threads_hurt}",
+                 f"next to CPU-bound processes, p90 was over {CONVOY_MARGIN:g}x shorter than next to threads: "
+                 f"{self.processes_spared}"]
+        if not self.gil_enabled:
+            lines.append("(this Python runs without a GIL, so threads need not take turns: read your own numbers)")
+        return "\n".join(lines)
+
+
+def convoy_verdict(records: Any) -> ConvoyVerdict:
+    """The verdict from `ConvoyLab.records` (one RunRecord per background scenario)."""
+    records = list(records)
+    if not records:
+        raise ValueError("records: empty; run the ConvoyLab first (lab.run())")
+    p90 = tuple((r.backend, statistics.quantiles([(e.collected - e.submit) * 1e3 for e in r.events], n=10,
+                                                 method="inclusive")[-1])
+                for r in records if len(r.events) >= 2)
+    return ConvoyVerdict(p90, all(r.gil_enabled for r in records))
+
+
+# -- the exercise --------------------------------------------------------------------------------------
+
+_STAGE_ADVICE = {
+    ("io", "sequential"): "the fetches would wait one after another, when the waiting is what should overlap",
+    ("io", "processes"): "processes can wait too, but each waiting fetch would hold a whole interpreter "
+                         "(lesson 01's memory), while threads wait just as well for the price of a stack",
+    ("cpu", "sequential"): "the CPU steps would run one after another, on one core",
+    ("cpu", "threads"): "the CPU steps would share one GIL and take turns (lesson 02), while processes compute "
+                        "on separate cores",
+}
+
+
+def check_stage_backends(answer: Any, *, settings: MixedSettings | None = None) -> Feedback:
+    """Exercise 08: `answer = {"fetch": ..., "compute": ...}`, a backend per stage. Runs the pipeline with the
+    choice (so the learner sees it work and how long it took), then says what is right or wrong about it."""
+    from ..servers import LocalHTTPServer
+
+    if not isinstance(answer, dict) or set(answer) != {"fetch", "compute"}:
+        return Feedback(False, 'set `answer` to {"fetch": ..., "compute": ...}, each one of '
+                               f"{', '.join(map(repr, STAGE_BACKENDS))}")
+    io, cpu = answer["fetch"], answer["compute"]
+    if io not in STAGE_BACKENDS or cpu not in STAGE_BACKENDS:
+        return Feedback(False, f"each stage's backend must be one of {', '.join(map(repr, STAGE_BACKENDS))}")
+    s = settings or MixedSettings(items=8, latency=0.05, cpu_seconds=0.02)
+    with LocalHTTPServer(latency=s.latency) as server:
+        rec = pipeline(server.url, s, io=io, cpu=cpu)
+    ran = f"your pipeline ran {s.items} items in {rec.wall:.2f} s"
+    problems = [_STAGE_ADVICE[key] for key in (("io", io), ("cpu", cpu)) if key in _STAGE_ADVICE]
+    if not rec.ok:
+        return Feedback(False, f"{ran}, but some tasks failed: {rec.failures[0].error}")
+    if problems:
+        return Feedback(False, f"{ran}; but " + "; and ".join(problems) + ".")  # one clause per stage
+    return Feedback(True, f"{ran}: threads overlap the waits, processes overlap the computing.")

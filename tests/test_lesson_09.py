@@ -1,0 +1,85 @@
+"""Lesson 09 (choosing a model): the re-measured table, its checked verdicts, and the exercise."""
+
+from __future__ import annotations
+
+import pytest
+
+from concurrency_lab import lessons
+from concurrency_lab.lessons import choosing
+
+CHECKED = """memory per worker: threads cheaper
+round trip, 8 MiB: threads cheaper
+a global changed in a worker: processes isolated
+CPU-bound, 2 workers: threads stayed under 1.3x (the GIL): True
+I/O-bound (sleeps), 4 workers: both scaled 2x or more: True
+a crashing task: processes contain a crash"""
+
+
+def test_the_whole_table_is_measured_and_its_checked_verdicts_hold_here():
+    table = lessons.compare_models()
+    assert table.verdicts() == CHECKED
+    assert [r.aspect for r in table.rows] == [line.split(":")[0] for line in CHECKED.splitlines()]
+    assert table.seconds < 30 and repr(table).startswith("measured here in ")
+    assert list(table.to_dataframe().columns) == ["aspect", "threads", "processes", "verdict"]
+
+
+def test_repr_is_a_plain_text_table():
+    rows = (lessons.Row("memory per worker", "0.02 MiB", "12.5 MiB", "threads cheaper", "threads cheaper"),
+            lessons.Row("a crashing task", "died", "survived", "processes contain a crash", "same"))
+    text = repr(lessons.ComparisonTable(rows, 2, True, 4.04)).splitlines()
+    assert text[0] == "measured here in 4.0 s (2 usable cores, GIL on)"
+    assert text[1].split() == ["aspect", "threads", "processes", "verdict"]
+    assert text[2].index("0.02") == text[1].index("threads") and text[3].endswith("processes contain a crash")
+
+
+@pytest.mark.parametrize("cores, gil, speedups, verdict, checked", [
+    (2, True, {"threads": 0.95, "processes": 1.9}, "processes scale", "threads stayed under 1.3x (the GIL): True"),
+    (2, True, {"threads": 0.67, "processes": 0.97}, "no clear gain (a busy machine?)",
+     "threads stayed under 1.3x (the GIL): True"),
+    (1, True, {"threads": 0.9, "processes": 0.9}, "one usable core: neither can scale",
+     "threads stayed under 1.3x (the GIL): True"),
+    (2, False, {"threads": 1.9, "processes": 1.9}, "threads scale too (no GIL)",
+     "threads scaled past 1.3x (no GIL here): True"),
+])
+def test_cpu_row_says_what_was_measured(monkeypatch, cores, gil, speedups, verdict, checked):
+    monkeypatch.setattr(choosing, "_speedups", lambda *a, **k: speedups)
+    row = choosing._cpu_row(cores, gil)
+    assert (row.verdict, row.checked) == (verdict, checked)
+
+
+def test_a_hard_crash_in_a_thread_ends_its_process():
+    assert choosing._thread_hard_crash() is False
+
+
+def test_helpers():
+    assert lessons.echo(b"abc") == b"abc"
+    assert lessons.maybe_crash(None) == "ok"
+    with pytest.raises(RuntimeError, match="on purpose"):
+        lessons.maybe_crash("raise")
+
+
+SOLUTION = {"photos": "processes", "chat": "asyncio", "api": "threads"}
+
+
+@pytest.mark.parametrize("answer, words", [
+    (None, "set `answer` to a dict with the keys 'photos', 'chat', 'api'"),
+    ({"photos": "processes"}, "set `answer` to a dict"),
+    ({**SOLUTION, "chat": "greenlets"}, "chat: choose one of 'threads', 'processes', 'asyncio'"),
+    ({**SOLUTION, "photos": "threads"}, "1 of 3 to rethink. photos: pure-Python computing holds the GIL"),
+    ({**SOLUTION, "api": "asyncio"}, "blocks the whole event loop"),
+    ({"photos": "asyncio", "chat": "threads", "api": "processes"}, "3 of 3 to rethink."),
+])
+def test_scenario_exercise_rejects_wrong_answers(answer, words):
+    feedback = lessons.check_scenarios(answer)
+    assert not feedback.ok and words in feedback.message, feedback.message
+
+
+def test_scenario_exercise_accepts_the_solution():
+    feedback = lessons.check_scenarios(SOLUTION)
+    assert feedback.ok and feedback.message.startswith("photos: pure-Python computing")
+    assert repr(feedback).startswith("\u2713 Right: ")
+
+
+def test_scenarios_are_described_by_key():
+    lines = lessons.describe_scenarios().splitlines()
+    assert [line.split(":")[0].strip() for line in lines] == list(SOLUTION)
