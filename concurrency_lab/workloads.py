@@ -9,13 +9,15 @@ numpy variant of `gil_release`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import tempfile
+import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,11 +130,40 @@ def gil_release(size: int, kind: str = "sha256", piece: int = 0) -> int:
 
 def _numpy_matmul(n: int) -> int:
     import numpy as np
-    from threadpoolctl import threadpool_limits
 
     a = np.full((n, n), 1.0)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _one_blas_thread():
         return int((a @ a)[0, 0])
+
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter: Any = None
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS pinned to one thread while any task in this process multiplies.
+
+    threadpoolctl's limits are process-wide and not meant to be entered from several threads at once:
+    with a `threadpool_limits` per call, one thread's exit restores BLAS's threads while another's
+    product still runs. So the first task in pins, and the last one out restores.
+    """
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            from threadpoolctl import threadpool_limits
+
+            _blas_limiter = threadpool_limits(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
 
 
 # -- mixed, memory, faults -------------------------------------------------------
