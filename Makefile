@@ -8,13 +8,13 @@ STAMP  := $(VENV)/.installed-stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
 
-.PHONY: lab test bench lint clean
+.PHONY: lab test bench lessons lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "concurrency-lab needs Python 3.11 or newer; run: make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[lab,test]"
+	$(BIN)/python -m pip install --quiet -e ".[lab,test,dask]"
 	@touch $(STAMP)
 
 ## make lab: set up, then open the lessons in JupyterLab (LAB_ARGS="--no-browser" for a headless server)
@@ -30,8 +30,14 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/plots.py
 
+## make lessons: rebuild every notebook from tools/notebook_*.py and execute it (SMALL mode, as CI checks it)
+lessons: $(STAMP)
+	for builder in tools/notebook_*.py; do $(BIN)/python $$builder || exit 1; done
+	cd notebooks && for nb in [0-9][0-9]_*.ipynb; do \
+		CONCURRENCY_LAB_SMALL=1 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $$nb || exit 1; done
+
 lint: $(STAMP)
-	$(BIN)/ruff check concurrency_lab tests benchmarks
+	$(BIN)/ruff check concurrency_lab tests benchmarks tools conftest.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-py3.* .pytest_cache artifacts

@@ -19,11 +19,16 @@ _EXPORTS: dict[str, str] = {
     "ThreadRunner": "concurrency_lab.runners",
     "ProcessRunner": "concurrency_lab.runners",
     "AsyncioRunner": "concurrency_lab.runners",
+    "DaskRunner": "concurrency_lab.runners",
+    "InterpreterRunner": "concurrency_lab.runners",
     "EventStream": "concurrency_lab.runners",
     "make_runner": "concurrency_lab.runners",
     "UnpicklableError": "concurrency_lab.runners",
     "RUNNERS": "concurrency_lab.runners",
     "sweep": "concurrency_lab.experiments",
+    # beyond one interpreter: other Pythons (free-threaded builds), recorded sweeps from bigger machines
+    "interpreters": "concurrency_lab.interpreters",
+    "replay": "concurrency_lab.replay",
     # records
     "TaskEvent": "concurrency_lab.records",
     "RunRecord": "concurrency_lab.records",

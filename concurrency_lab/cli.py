@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--mode", choices=["fixed", "per_worker"], default="fixed")
     sw.add_argument("--task-seconds", type=float, default=None, help="calibrate each task to about this long")
     sw.add_argument("--out", default="sweep.csv", help="records file (.csv or .jsonl)")
+    sw.add_argument("--describe", action="store_true",
+                    help="also write OUT's .machine.json (cores, CPU, Python, command): a recording to replay")
     return parser
 
 
@@ -116,6 +118,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _progress(i, len(points), rec)
     print(file=sys.stderr)
     path = save_records(records, args.out)
+    if args.describe:
+        from .replay import write_machine_file
+
+        print(f"described the machine in {write_machine_file(path, args.argv)}")
     _print_table([r.summary() for r in records], ["backend", "start_method", "max_workers", "workload", "tasks",
                                                   "wall", "startup"])
     print(f"wrote {len(records)} runs to {path}")
@@ -150,6 +156,7 @@ def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = ["concurrency-lab", *(sys.argv[1:] if argv is None else argv)]  # what a recording says made it
     if args.small:
         config.SMALL = True
     handlers = {"info": cmd_info, "run": cmd_run, "sweep": cmd_sweep}

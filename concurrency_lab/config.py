@@ -13,7 +13,7 @@ import sys
 SMALL: bool = os.environ.get("CONCURRENCY_LAB_SMALL", "").strip().lower() in {"1", "true", "yes", "on"}
 
 #: Backends every runner registry knows, in the order lessons introduce them.
-BACKENDS: tuple[str, ...] = ("sequential", "threads", "processes", "asyncio")
+BACKENDS: tuple[str, ...] = ("sequential", "threads", "processes", "asyncio", "dask", "interpreters")
 
 #: Start methods we accept; the platform may lack some (Windows has only spawn).
 START_METHODS: tuple[str, ...] = ("fork", "forkserver", "spawn")

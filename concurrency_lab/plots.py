@@ -83,6 +83,10 @@ def _axes(ax: Axes | None) -> Axes:
 
     with mpl.rc_context(STYLE):
         _, ax = plt.subplots(layout="constrained")
+        # The first figure in a Jupyter kernel loads the inline backend, which switches interactive
+        # mode on; rc_context would undo that on exit, and no later figure would show by itself.
+        interactive = mpl.is_interactive()
+    mpl.interactive(interactive)
     return ax
 
 
@@ -647,15 +651,19 @@ def _curves(table: pd.DataFrame):
 
 
 def speedup(data: Any, ax: Axes | None = None, *, cold: bool = False, model: str = "amdahl",
-            fit: bool = True) -> Axes:
+            fit: bool = True, recorded: Any = None) -> Axes:
     """Speedup against sequential vs workers: one line per backend (median of
     repeats, bars from min to max), the ideal y = n, and the fitted Amdahl curve
     (or Gustafson's, with `model="gustafson"`, for fixed work per worker).
-    Input: records or either frame, with the sequential runs."""
+    Input: records or either frame, with the sequential runs.
+
+    `recorded`: a `replay.Recording` drawn beside, hollow and thin, each curve marked
+    "(recorded)" and the axes noting where and when it was recorded."""
     ax, df = _axes(ax), analysis.tasks(data)
     table = analysis.speedup(df, cold=cold)
     fits = _fits(df, cold, model) if fit else {}
-    top = int(table["max_workers"].max()) if len(table) else 1
+    past = analysis.speedup(list(recorded.records), cold=cold) if recorded is not None else table.iloc[:0]
+    top = int(max(table["max_workers"].max() if len(table) else 1, past["max_workers"].max() if len(past) else 1))
     ax.plot([1, top], [1, top], color="0.5", linestyle=":", linewidth=2, label="ideal (n×)")
     for key, label, style, rows in _curves(table):
         n, s = rows["max_workers"].to_numpy(), rows["speedup"].to_numpy()
@@ -663,12 +671,23 @@ def speedup(data: Any, ax: Axes | None = None, *, cold: bool = False, model: str
         ax.errorbar(n, s, yerr=np.clip(err, 0, None), capsize=4, label=label, **style)
         if key in fits:
             _fit_line(ax, fits[key], top, style["color"], model, label)
-    ax.set_xticks(sorted(table["max_workers"].unique()))
+    if recorded is not None:
+        _recorded_curves(ax, past, recorded.label)
+    ax.set_xticks(sorted(set(table["max_workers"]) | set(past["max_workers"])))
     ax.legend(loc="upper left", fontsize=FONT_SIZE - 2)
     what = "scaled speedup" if model == "gustafson" else "speedup"
     _dress(ax, f"{what.capitalize()} vs workers ({table['basis'].iloc[0] if len(table) else ''})",
            "workers (max_workers)", f"{what} over sequential (×)", df)
     return ax
+
+
+def _recorded_curves(ax: Axes, table: pd.DataFrame, label: str) -> None:
+    """A recording's curves: its backends' colours, hollow markers, thin lines; never mistaken for live ones."""
+    for _key, name, style, rows in _curves(table):
+        ax.plot(rows["max_workers"], rows["speedup"], color=style["color"], marker=style["marker"],
+                linestyle="-", linewidth=1, markerfacecolor="none", alpha=0.8, label=f"{name} (recorded)")
+    ax.text(0.99, 0.02, label, transform=ax.transAxes, ha="right", va="bottom", fontsize=FONT_SIZE - 3,
+            color="0.3", style="italic")
 
 
 def _fits(data: Any, cold: bool, model: str) -> dict[tuple, pd.Series]:
@@ -772,4 +791,27 @@ def latency(data: Any, ax: Axes | None = None, *, kind: str = "ecdf") -> Axes:
     ylabel = "fraction of tasks done within x" if kind == "ecdf" else "tasks"
     ax.legend(loc="best", fontsize=FONT_SIZE - 2)
     _dress(ax, "Latency per task", "latency: collected − submit (ms)", ylabel, df)
+    return ax
+
+
+def by_interpreter(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Speedup over each Python's own sequential run, grouped by Python (rows of
+    `lessons.interpreter_speedups`): one bar per backend and worker count, the ideal
+    marked per worker count. Each group is labelled with its version and GIL status."""
+    ax = _axes(ax)
+    pythons = list(dict.fromkeys(table["python"]))
+    configs = list(dict.fromkeys(zip(table["backend"], table["max_workers"], strict=True)))
+    width = 0.8 / max(len(configs), 1)
+    for j, (backend, n) in enumerate(configs):
+        rows = table[(table["backend"] == backend) & (table["max_workers"] == n)].set_index("python")
+        xs = [i + (j - (len(configs) - 1) / 2) * width for i in range(len(pythons))]
+        ys = [float(rows["speedup"].get(p, float("nan"))) for p in pythons]
+        ax.bar(xs, ys, width * 0.95, color=BACKEND_COLORS.get(backend, PALETTE[j % len(PALETTE)]),
+               alpha=1.0 if n > 1 else 0.45, label=_label(backend, "", int(n)))
+    for n in sorted(set(table["max_workers"])):
+        ax.axhline(n, color="0.5", linestyle=":", linewidth=1.5)
+    ax.set_xticks(range(len(pythons)), pythons)
+    ax.legend(loc="upper left", fontsize=FONT_SIZE - 2)
+    _dress(ax, "The same CPU work in each Python", "Python (version, GIL at run time)",
+           "speedup over its own sequential (×)", None)
     return ax

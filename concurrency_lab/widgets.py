@@ -239,9 +239,15 @@ class ScalingSettings:
     mode: str = "fixed"
     """"fixed" total work (Amdahl) or "per_worker" (Gustafson: tasks x workers)."""
     repeats: int = field(default_factory=lambda: _small(1, 3))
+    replay: Any = None
+    """A recorded sweep to draw beside the live one: "default" (the biggest machine shipped in
+    `concurrency_lab/recorded/`), a path to NAME.jsonl, or a `replay.Recording`; None for none."""
 
     def __post_init__(self) -> None:
+        from . import replay
         from .experiments import MODES, parse_backend
+
+        object.__setattr__(self, "replay", replay.resolve(self.replay))  # a bad path fails here, before a run
 
         _choices(tuple(self.backends), "backends", _accepted(sequential=False))
         for spec in self.backends:
@@ -281,13 +287,29 @@ class ScalingExplorer(Explorer):
             self.records.append(rec)
             progress(len(self.records), len(points))
 
+    def recorded(self) -> Any:
+        """The replayed recording's runs of this explorer's workload (None without `replay`)."""
+        recording = self.settings.replay
+        if recording is None:
+            return None
+        same = tuple(r for r in recording.records if r.workload == self.settings.workload)
+        return replace(recording, records=same)
+
     def table(self) -> Any:
+        import pandas as pd
+
         from . import analysis
 
         if not self.records:
             return None
-        cols = ["backend", "start_method", "max_workers", "tasks", "time", "speedup", "efficiency", "repeats"]
-        return analysis.speedup(list(self.records))[cols]
+        cols = ["source", "backend", "start_method", "max_workers", "tasks", "time", "speedup", "efficiency",
+                "repeats"]
+        live = analysis.speedup(list(self.records)).assign(source="live")
+        recording = self.recorded()
+        if recording is None:
+            return live[cols[1:]]
+        recorded = analysis.speedup(list(recording.records)).assign(source=recording.label)
+        return pd.concat([live, recorded], ignore_index=True)[cols]
 
 
 # -- TimelineExplorer ---------------------------------------------------------------
@@ -523,8 +545,11 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def _key_line(output: str) -> str:
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-    for marker in ("square(7) =", "Can't get attribute", "BrokenProcessPool", "Error"):
-        found = [ln for ln in lines if marker in ln]
+    # The result line must start with its marker: Python 3.13+ quotes the source line
+    # `print("square(7) =", ...)` in tracebacks, which contains it too.
+    for marker, at_start in (("square(7) =", True), ("Can't get attribute", False), ("BrokenProcessPool", False),
+                             ("Error", False)):
+        found = [ln for ln in lines if (ln.startswith(marker) if at_start else marker in ln)]
         if found:
             return found[-1]
     return lines[-1] if lines else ""
@@ -1089,7 +1114,7 @@ class ScalingPanel(Panel):
         ax.clear()
         if self.model.records:
             model = "gustafson" if self.model.settings.mode == "per_worker" else "amdahl"
-            plots.speedup(list(self.model.records), ax=ax, model=model)
+            plots.speedup(list(self.model.records), ax=ax, model=model, recorded=self.model.recorded())
 
 
 class TimelinePanel(Panel):

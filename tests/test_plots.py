@@ -342,3 +342,26 @@ def test_live_timeline_blitted_frame_matches_a_full_render():
     blitted = live.rgba().copy()
     full = live.update(rec, iv, blit=False).rgba()
     assert np.abs(blitted.astype(int) - full).max() <= 3
+
+
+def test_a_backend_switching_interactive_on_during_the_first_figure_is_kept(monkeypatch):
+    """Jupyter's inline backend loads with the first figure and turns interactive mode on; our style
+    context must not undo that, or no later figure in the notebook would show by itself."""
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    real = plt.subplots
+
+    def loading_backend(*args, **kwargs):
+        mpl.interactive(True)  # what matplotlib_inline's activation does
+        return real(*args, **kwargs)
+
+    was = mpl.is_interactive()
+    mpl.interactive(False)
+    monkeypatch.setattr(plt, "subplots", loading_backend)
+    try:
+        ax = plots._axes(None)
+        assert mpl.is_interactive()
+        plt.close(ax.figure)
+    finally:
+        mpl.interactive(was)

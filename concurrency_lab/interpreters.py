@@ -1,0 +1,487 @@
+"""Other Python executables on this machine, and sweeps run under them.
+
+"Interpreter" here means another Python program (a free-threaded
+`python3.14t`, a pyenv 3.12, a project venv), not a subinterpreter: those are
+the `interpreters` backend in `runners/interpreters.py`.
+
+How data flows: `describe()` runs a candidate with a small probe script and
+reads back what it is (version, build, GIL) and whether it can import
+concurrency_lab and its runtime deps. `sweep_in()` then runs
+`python -m concurrency_lab sweep ... --out <tmp>/records.jsonl` under it as a
+child process, in its own process group and with a time limit, and loads the
+records it wrote: the same RunRecord schema as a local sweep, each carrying the
+child's own Python version and GIL status. Nothing is ever made up: where no
+other Python exists, `explain()` says how to get one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config
+from .records import RunRecord, load_records
+
+#: concurrency_lab's own floor (pyproject's requires-python).
+MIN_VERSION = (3, 11)
+
+#: What a sweep imports beyond the stdlib: psutil measures memory and cores,
+#: cloudpickle ships notebook functions to worker processes.
+RUNTIME_DEPS = ("psutil", "cloudpickle")
+
+#: A probe imports our package and psutil: well under a second even on a cold
+#: disk; a candidate that takes longer is broken or hanging, and is killed.
+PROBE_TIMEOUT_S = 30.0
+
+#: Default limit for a whole child sweep. A small sweep takes seconds; the
+#: limit exists so that a hung child can never hang a notebook or CI.
+SWEEP_TIMEOUT_S = 600.0
+
+#: After killing a child's process group, how long to wait for its pipes to close.
+KILL_GRACE_S = 5.0
+
+#: python3.13, python3.14t: the names versioned Pythons are installed under.
+_NAME = re.compile(r"^python3\.(\d+)(t?)$")
+
+#: Printed before the probe's JSON, so that a noisy sitecustomize cannot confuse us.
+_MARK = "@@concurrency-lab-probe "
+
+#: Run by each candidate with argv [our package dir, a folder to put on sys.path].
+#: Kept to syntax any Python 3 parses, so an old one fails with a clear message.
+_PROBE = r"""
+import importlib, importlib.util, json, os, platform, sys, sysconfig
+ours, root = sys.argv[1], sys.argv[2]
+gil = getattr(sys, "_is_gil_enabled", None)
+out = dict(executable=sys.executable, prefix=sys.prefix, version=platform.python_version(),
+           implementation=platform.python_implementation(), pythonpath=None, missing={},
+           free_threaded=bool(sysconfig.get_config_var("Py_GIL_DISABLED")))
+if sys.version_info >= (3, 11):
+    spec = importlib.util.find_spec("concurrency_lab")
+    where = list(spec.submodule_search_locations or []) if spec else []
+    if not where or os.path.realpath(where[0]) != os.path.realpath(ours):
+        sys.path.insert(0, root)
+        out["pythonpath"] = root
+    for name in ("concurrency_lab.cli", "concurrency_lab.experiments", "psutil", "cloudpickle"):
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            out["missing"][name.split(".")[0]] = "%s: %s" % (type(exc).__name__, exc)
+out["gil_enabled"] = bool(gil()) if gil else True
+print(MARK + json.dumps(out))
+""".replace("MARK", repr(_MARK))
+
+HOW_TO_GET_ONE = """\
+To compare another Python, install one, then give its path to sweep_in():
+  uv python install 3.14t        free-threaded 3.14 (no GIL); `uv python find 3.14t` prints its path
+  pyenv install 3.13t            pyenv's free-threaded build (pyenv 2.4.8 or newer); or 3.12, 3.13, 3.14
+  python.org installers          macOS and Windows: tick "free-threaded binaries" in the customize step
+Then make it a project venv, which find_interpreters() looks for:
+  python3.14t -m venv .venv-py3.14t && .venv-py3.14t/bin/python -m pip install -e .
+"""
+
+
+class InterpreterError(RuntimeError):
+    """A Python that is missing, is not a usable Python, or whose sweep failed."""
+
+
+class InterpreterTimeout(InterpreterError, TimeoutError):
+    """A child ran past its time limit and was killed, with every process it started."""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """One Python executable, as it described itself when we ran it."""
+
+    executable: str
+    """The path as found; a venv's bin/python is kept unresolved, or the venv would be lost."""
+    version: str
+    """`platform.python_version()`, e.g. "3.13.0"."""
+    implementation: str
+    """"CPython", "PyPy", ..."""
+    free_threaded: bool
+    """Built without the GIL (python3.13t, 3.14t): threads can run Python code in parallel."""
+    gil_enabled: bool
+    """Whether the GIL is on after importing concurrency_lab and its deps. A free-threaded
+    build turns it back on for a C extension not marked safe, or with PYTHON_GIL=1."""
+    source: str
+    """Where it was found: "this", "PATH", "pyenv", "uv", "venv" or "given"."""
+    pythonpath: str | None
+    """The folder the child needs on PYTHONPATH to import concurrency_lab; None when installed there."""
+    missing: dict[str, str]
+    """Modules it cannot import (concurrency_lab, psutil, cloudpickle), each with the error."""
+    current: bool = False
+    """True for the Python running this code."""
+
+    @property
+    def version_info(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in re.findall(r"\d+", self.version)[:3])
+
+    @property
+    def ready(self) -> bool:
+        """True when it can run a sweep now."""
+        return not self.missing
+
+    @property
+    def label(self) -> str:
+        """How plots and tables name it, e.g. "CPython 3.13.0t, GIL off"."""
+        return python_label(self.implementation, self.version, self.free_threaded, self.gil_enabled)
+
+    @property
+    def install_hint(self) -> str:
+        """What to run so that it can run a sweep ("" when it already can)."""
+        return _install_hint(self)
+
+
+def python_label(implementation: str, version: str, free_threaded: bool, gil_enabled: bool) -> str:
+    """ "CPython 3.13.0t, GIL off": the version with its build, and the GIL as it was at run time."""
+    return f"{implementation} {version}{'t' if free_threaded else ''}, GIL {'on' if gil_enabled else 'off'}"
+
+
+# -- finding and describing ----------------------------------------------------
+
+def find_interpreters(*, timeout: float = PROBE_TIMEOUT_S) -> list[Interpreter]:
+    """Every Python >= 3.11 on this machine, this one first, each described by running it.
+
+    Looks on PATH (python3.X, python3.Xt), in pyenv's and uv's installed
+    versions, and in project venvs named `.venv-py3.X`. Candidates are probed
+    in parallel; one that does not answer like a Python (a broken install) is
+    left out: `describe(path)` says why.
+    """
+    found = _candidates()
+    with ThreadPoolExecutor(max_workers=min(8, len(found)), thread_name_prefix="concurrency-lab-probe") as pool:
+        probed = list(pool.map(lambda c: _try_describe(c[0], c[1], timeout), found))
+    good = [i for i in probed if i is not None and i.version_info[:2] >= MIN_VERSION]
+    return sorted(good, key=lambda i: (not i.current, i.version_info, i.free_threaded, i.source))
+
+
+def describe(python: str | os.PathLike, *, source: str = "given", timeout: float = PROBE_TIMEOUT_S) -> Interpreter:
+    """Run `python` with a probe and say what it is; InterpreterError if it is not a usable Python.
+
+    Asking the executable itself is the only reliable way: names lie (a
+    python3.13 inside a free-threaded build folder), and whether the GIL is on
+    is only known at run time.
+    """
+    path = _check_executable(python)
+    with tempfile.TemporaryDirectory(prefix="concurrency-lab-probe-") as tmp:
+        done = _run_child([path, "-c", _PROBE, str(_package_dir()), _import_root()], env=_clean_env(),
+                          cwd=tmp, timeout=timeout, what=f"probing {path}")
+    data = _parse_probe(path, done)
+    interp = Interpreter(executable=path, version=data["version"], implementation=data["implementation"],
+                         free_threaded=data["free_threaded"], gil_enabled=data["gil_enabled"], source=source,
+                         pythonpath=data["pythonpath"], missing=dict(data["missing"]), current=_is_current(data))
+    if interp.version_info[:2] < MIN_VERSION:
+        raise InterpreterError(f"{path} is Python {interp.version}; concurrency_lab needs "
+                               f"{MIN_VERSION[0]}.{MIN_VERSION[1]} or newer")
+    return interp
+
+
+def _try_describe(path: str, source: str, timeout: float) -> Interpreter | None:
+    try:
+        return describe(path, source=source, timeout=timeout)
+    except InterpreterError:
+        return None
+
+
+def _check_executable(python: str | os.PathLike) -> str:
+    """The path to run, or a clear InterpreterError before anything is started."""
+    if isinstance(python, Interpreter):
+        return python.executable
+    if not isinstance(python, (str, os.PathLike)) or not str(python).strip():
+        raise InterpreterError(f"python: expected a path to a Python executable, got {python!r}")
+    text = os.fspath(python)
+    path = text if os.sep in text or (os.altsep and os.altsep in text) else shutil.which(text) or text
+    if not os.path.exists(path):
+        raise InterpreterError(f"python: no such file {text!r}. Give a path to a Python executable "
+                               "(find_interpreters() lists the ones found here)")
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        raise InterpreterError(f"python: {text!r} is not an executable file")
+    return path
+
+
+def _parse_probe(path: str, done: subprocess.CompletedProcess) -> dict:
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith(_MARK):
+            return json.loads(line[len(_MARK):])
+    raise InterpreterError(f"{path} did not answer like a Python 3 (exit status {done.returncode}): "
+                           f"{_tail(done.stderr) or _tail(done.stdout) or 'no output'}")
+
+
+def _is_current(data: dict) -> bool:
+    return (os.path.realpath(data["prefix"]) == os.path.realpath(sys.prefix)
+            and os.path.realpath(data["executable"]) == os.path.realpath(sys.executable))
+
+
+def _install_hint(interp: Interpreter) -> str:
+    if not interp.missing:
+        return ""
+    exe = shlex.quote(interp.executable)
+    if "concurrency_lab" in interp.missing:
+        return (f"it cannot import concurrency_lab ({interp.missing['concurrency_lab']}); "
+                f"install it there: {exe} -m pip install -e {shlex.quote(_import_root())}")
+    deps = " ".join(sorted(interp.missing))
+    venv = shlex.quote(str(_project_root() / _venv_name(interp)))
+    return (f"it lacks {deps}: run `{exe} -m pip install {deps}`, or make a project venv: "
+            f"`{exe} -m venv {venv} && {venv}/bin/python -m pip install -e {shlex.quote(_import_root())}`")
+
+
+def _venv_name(interp: Interpreter) -> str:
+    """.venv-py3.13 or .venv-py3.13t: the name `.ci/matrix` and `find_interpreters` use."""
+    major_minor = ".".join(map(str, interp.version_info[:2]))
+    return f".venv-py{major_minor}{'t' if interp.free_threaded else ''}"
+
+
+# -- where to look -------------------------------------------------------------
+
+def _candidates() -> list[tuple[str, str]]:
+    """(path, source) pairs, this Python first, one per distinct environment."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for path, source in [(sys.executable, "this"), *_on_path(), *_in_pyenv(), *_in_uv(), *_project_venvs()]:
+        key = (os.path.realpath(path), _venv_of(path))
+        if key not in seen:
+            seen.add(key)
+            out.append((path, source))
+    return out
+
+
+def _venv_of(path: str) -> str:
+    """The venv folder a bin/python belongs to ("" for a base install): a venv's python
+    resolves to its base's binary but has other packages, so both must be kept."""
+    root = Path(path).parent.parent
+    return str(root.resolve()) if (root / "pyvenv.cfg").is_file() else ""
+
+
+def _versioned(folder: Path) -> Iterator[str]:
+    """python3.X / python3.Xt in `folder` with X >= 11, executable."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return
+    for name in names:
+        match = _NAME.match(name)
+        if match and (3, int(match.group(1))) >= MIN_VERSION and os.access(folder / name, os.X_OK):
+            yield str(folder / name)
+
+
+def _pyenv_root() -> Path:
+    return Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+
+
+def _on_path() -> Iterator[tuple[str, str]]:
+    # pyenv's shims are skipped: a shim runs whichever version `pyenv version` selects
+    # (or fails); the versions themselves are listed from pyenv's folder.
+    shims = _pyenv_root() / "shims"
+    for folder in os.get_exec_path():
+        if folder and Path(folder) != shims:
+            yield from ((p, "PATH") for p in _versioned(Path(folder)))
+
+
+def _in_pyenv() -> Iterator[tuple[str, str]]:
+    for version in sorted((_pyenv_root() / "versions").glob("*")):
+        yield from ((p, "pyenv") for p in _versioned(version / "bin"))
+
+
+def _in_uv() -> Iterator[tuple[str, str]]:
+    base = Path(os.environ.get("UV_PYTHON_INSTALL_DIR") or Path.home() / ".local" / "share" / "uv" / "python")
+    for version in sorted(base.glob("*")):
+        yield from ((p, "uv") for p in _versioned(version / "bin"))
+
+
+def _project_venvs() -> Iterator[tuple[str, str]]:
+    for venv in sorted(_project_root().glob(".venv-py3.*")):
+        python = venv / "bin" / "python"
+        if python.is_file():
+            yield str(python), "venv"
+
+
+# -- our package, as a child must find it ------------------------------------
+
+def _package_dir() -> Path:
+    return Path(__file__).resolve().parent
+
+
+def _project_root() -> Path:
+    """The source checkout we run from, or the working folder for an installed package."""
+    parent = _package_dir().parent
+    return parent if (parent / "pyproject.toml").is_file() else Path.cwd()
+
+
+def _import_root() -> str:
+    """A folder that puts our package, and only it, on a child's sys.path.
+
+    In a source checkout that is the project root. For an installed package
+    its parent is site-packages, whose compiled modules belong to this Python,
+    not the child's, so a folder holding just a link to the package is used.
+    """
+    parent = _package_dir().parent
+    if (parent / "pyproject.toml").is_file():
+        return str(parent)
+    digest = hashlib.blake2b(str(_package_dir()).encode(), digest_size=6).hexdigest()
+    shim = Path(tempfile.gettempdir()) / f"concurrency-lab-path-{digest}"
+    link = shim / "concurrency_lab"
+    if not link.exists():
+        shim.mkdir(exist_ok=True)
+        link.symlink_to(_package_dir(), target_is_directory=True)
+    return str(shim)
+
+
+def _clean_env(pythonpath: str | None = None) -> dict[str, str]:
+    """Our environment minus what belongs to this Python (PYTHONPATH, PYTHONHOME)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    return env
+
+
+# -- running a sweep in it ------------------------------------------------------
+
+def sweep_in(python: str | os.PathLike | Interpreter, backends: Sequence[str] = ("threads", "processes"),
+             workers: Sequence[int] = (1, 2), workloads: Sequence[str] = ("cpu",), *, repeats: int = 1,
+             tasks: int = 8, mode: str = "fixed", task_seconds: float | None = None, small: bool | None = None,
+             timeout: float = SWEEP_TIMEOUT_S, stop: threading.Event | None = None) -> list[RunRecord]:
+    """Run `experiments.sweep` under another Python and return its records.
+
+    Arguments are those of `experiments.sweep` (checked here first, so a typo
+    never starts a child). The child runs the CLI's `sweep` with a time limit;
+    on timeout, Ctrl-C or `stop` its whole process group (workers, forkserver)
+    is killed. Each record keeps the child's python_version and gil_enabled,
+    and `params["python"]` holds its label, so analysis keeps each
+    interpreter's sequential baseline apart and plots can name it. With `stop`
+    set, nothing is returned: the child writes its records only at the end.
+    """
+    from .experiments import plan
+    from .runners.validate import check_timeout
+
+    plan(backends, workers, workloads, repeats=repeats, tasks=tasks, mode=mode)
+    if check_timeout(timeout, "timeout") is None:
+        raise ValueError("timeout: a sweep in another Python always has a time limit; give seconds")
+    interp = python if isinstance(python, Interpreter) else describe(python)
+    if not interp.ready:
+        raise InterpreterError(f"{interp.executable} cannot run a sweep yet. {interp.install_hint}")
+    small = config.SMALL if small is None else small
+    with tempfile.TemporaryDirectory(prefix="concurrency-lab-sweep-") as tmp:
+        out = Path(tmp) / "records.jsonl"
+        cmd = _sweep_command(interp.executable, backends, workers, workloads, repeats, tasks, mode,
+                             task_seconds, small, out)
+        env = {**_clean_env(interp.pythonpath), "CONCURRENCY_LAB_SMALL": "1" if small else "0"}
+        done = _run_child(cmd, env=env, cwd=tmp, timeout=timeout, stop=stop, what=f"the sweep in {interp.label}")
+        if done is None:
+            return []
+        if done.returncode != 0:
+            raise InterpreterError(f"the sweep in {interp.executable} ({interp.label}) failed with exit status "
+                                   f"{done.returncode}: {_tail(done.stderr)}")
+        records = load_records(out)
+    return [_tagged(rec, interp.free_threaded) for rec in records]
+
+
+def _sweep_command(python: str, backends: Sequence[str], workers: Sequence[int], workloads: Sequence[str],
+                   repeats: int, tasks: int, mode: str, task_seconds: float | None, small: bool,
+                   out: Path) -> list[str]:
+    cmd = [python, "-m", "concurrency_lab", *(["--small"] if small else []), "sweep",
+           "--backends", ",".join(backends), "--workers", ",".join(map(str, workers)),
+           "--workloads", ",".join(workloads), "--repeats", str(repeats), "--tasks", str(tasks),
+           "--mode", mode, "--out", str(out)]
+    if task_seconds is not None:
+        cmd += ["--task-seconds", repr(float(task_seconds))]
+    return cmd
+
+
+def _tagged(rec: RunRecord, free_threaded: bool) -> RunRecord:
+    label = python_label(rec.implementation, rec.python_version, free_threaded, rec.gil_enabled)
+    return dataclasses.replace(rec, params={**rec.params, "python": label})
+
+
+# -- children that never outlive their time -------------------------------------
+
+def _run_child(cmd: list[str], *, env: dict[str, str], cwd: str, timeout: float, what: str,
+               stop: threading.Event | None = None) -> subprocess.CompletedProcess | None:
+    """Run `cmd` in its own process group and return its output, or None if `stop` was set.
+
+    Past `timeout` (InterpreterTimeout), on `stop`, or on any exception here
+    (Ctrl-C included) the whole group is killed and reaped first. The output is
+    read until every process holding the pipes (workers, forkserver) has exited,
+    so a normal return leaves nothing running either.
+    """
+    try:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="replace",
+                                start_new_session=os.name == "posix")
+    except OSError as exc:
+        raise InterpreterError(f"{what}: could not start {cmd[0]} ({exc})") from None
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                out, err = proc.communicate(timeout=min(config.POLL_INTERVAL_S, max(deadline - time.monotonic(), 0)))
+                return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+            except subprocess.TimeoutExpired:
+                if stop is not None and stop.is_set():
+                    _kill_group(proc)
+                    return None
+                if time.monotonic() >= deadline:
+                    raise InterpreterTimeout(f"{what} ran past its {timeout:g} s limit; it was killed, "
+                                             "with every process it started") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the child and everything in its process group, then reap it (bounded)."""
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)  # the group id is the child's pid (start_new_session)
+        else:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone
+    try:
+        proc.communicate(timeout=KILL_GRACE_S)
+    except (subprocess.TimeoutExpired, ValueError):
+        pass
+
+
+def _tail(text: str, lines: int = 8) -> str:
+    """The last lines of a child's output (progress bars redraw with \\r: split on it too)."""
+    parts = [p.strip() for p in re.split(r"[\r\n]+", text or "") if p.strip()]
+    return "\n".join(parts[-lines:])
+
+
+# -- what to tell a learner ---------------------------------------------------------
+
+def explain(found: Sequence[Interpreter] | None = None) -> str:
+    """The Pythons found, what each needs, and how to get another where there is none."""
+    found = find_interpreters() if found is None else found
+    lines = ["Pythons found on this machine:"]
+    for i in found:
+        state = "this one" if i.current else ("ready" if i.ready else "not ready")
+        lines.append(f"  {i.label:<28} {state:<9} {i.source:<5} {i.executable}")
+        if not i.ready:
+            lines.append(f"      {i.install_hint}")
+    others = [i for i in found if i.ready and not i.current]
+    if not others:
+        waiting = any(not i.current for i in found)
+        lines += ["No other Python 3.11+ can run a sweep here yet" + (" (install what is named above)." if waiting else
+                  " (looked on PATH, in pyenv and uv, and for project venvs .venv-py3.X)."), HOW_TO_GET_ONE]
+    elif not any(i.free_threaded for i in others):
+        lines += ["None of them is free-threaded (no GIL), the build where threads scale on CPU work.", HOW_TO_GET_ONE]
+    return "\n".join(lines)
+
+
+__all__ = ["HOW_TO_GET_ONE", "Interpreter", "InterpreterError", "InterpreterTimeout", "describe", "explain",
+           "find_interpreters", "python_label", "sweep_in"]
