@@ -9,7 +9,7 @@ import pytest
 
 jupyter_client = pytest.importorskip("jupyter_client")
 
-from conftest import _is_helper  # noqa: E402
+from support import _is_helper  # noqa: E402
 
 CELL = """
 import concurrency_lab as cl

@@ -7,10 +7,10 @@ import threading
 import time
 
 import pytest
+from support import make
 
 from concurrency_lab import workloads
 from concurrency_lab.runners import UnpicklableError
-from conftest import make
 
 EPS = 1e-6  # float rounding of ns -> s conversions
 

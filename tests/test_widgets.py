@@ -17,14 +17,17 @@ matplotlib.use("Agg")
 
 import psutil  # noqa: E402
 import pytest  # noqa: E402
-from conftest import _is_helper  # noqa: E402
 from matplotlib.patches import PathPatch, Rectangle  # noqa: E402
+from support import _is_helper  # noqa: E402
 
 from concurrency_lab import config, plots, widgets  # noqa: E402
 
 FORK = "processes:fork" if "fork" in config.available_start_methods() else f"processes:{config.default_start_method()}"
 #: A generous bound for a whole small run on a loaded 2-core CI machine.
 RUN_TIMEOUT_S = 60.0
+#: Stop is promised within 2 s (runners poll every 50 ms; shutdown grace 1 s). Tests allow 5 s: a
+#: loaded CI machine must not fail a working Stop, and a Stop that hangs still fails.
+STOP_LIMIT_S = 5.0
 
 
 def workers_left() -> list[psutil.Process]:
@@ -108,7 +111,7 @@ def test_scaling_stop_mid_run_leaves_no_worker():
     assert panel.on_run()
     assert baseline_done.wait(RUN_TIMEOUT_S)  # the sequential baseline is in; the process pool is next
     took = stop_and_time(panel)
-    assert took < 2.0
+    assert took < STOP_LIMIT_S
     assert [r.backend for r in panel.model.records] == ["sequential"]  # the cut-short point is left out
     assert "stopped" in panel.status.value
     assert workers_left() == []
@@ -173,14 +176,14 @@ def test_timeline_panel_draws_every_task_and_the_activity_lanes():
     assert "share" in panel.table.value
 
 
-def test_timeline_stop_kills_process_workers_within_2s():
+def test_timeline_stop_kills_process_workers_promptly():
     panel = widgets.TimelineExplorer().panel
     set_controls(panel, backend=FORK, workers=2, workload="io_sleep", size="0.2", tasks=40)
     first_task = reached(panel.progress, 1)
     assert panel.on_run()
     assert first_task.wait(RUN_TIMEOUT_S)
     assert len(workers_left()) >= 2  # really mid-run, workers alive
-    assert stop_and_time(panel) < 2.0
+    assert stop_and_time(panel) < STOP_LIMIT_S
     assert workers_left() == []
     (rec,) = panel.model.records
     assert any(e.error.startswith("cancelled") for e in rec.failures)
@@ -262,6 +265,6 @@ def test_convoy_lab_stop_mid_run():
     probing = reached(panel.progress, 5)
     assert panel.on_run()
     assert probing.wait(RUN_TIMEOUT_S)
-    assert stop_and_time(panel) < 2.0
+    assert stop_and_time(panel) < STOP_LIMIT_S
     assert sys.getswitchinterval() == before
     assert panel.model.records == [] and workers_left() == []

@@ -7,11 +7,11 @@ import pickle
 import socket
 
 import pytest
+from support import make
 
 from concurrency_lab import config, workloads
 from concurrency_lab.servers import LocalHTTPServer
 from concurrency_lab.workloads import WORKLOADS, calibrate
-from conftest import make
 
 
 @pytest.mark.parametrize("name", list(WORKLOADS))

@@ -48,7 +48,9 @@ def chromium_path() -> str:
     return _chromium()  # type: ignore[return-value]
 
 
-@pytest.fixture(scope="session")
+# Module scope: the browser and the server close when the browser tests end, so they cannot
+# take CPU from the timing-sensitive tests that run after them.
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
@@ -60,7 +62,7 @@ def browser(chromium_path: str) -> Iterator[object]:
             b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[LabServer]:
     """JupyterLab serving a copy of the lessons (running them must not rewrite the committed notebooks)."""
     home = tmp_path_factory.mktemp("lab")

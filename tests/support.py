@@ -1,0 +1,38 @@
+"""What tests share beyond fixtures: the backends every behaviour test runs on, a runner maker, and how
+to tell multiprocessing's own long-lived helpers from workers a test left behind.
+
+A plain module (not conftest) so test files import it by one unambiguous name: tests/browser has a
+conftest of its own, and `from conftest import ...` would find whichever loaded first.
+"""
+
+from __future__ import annotations
+
+import psutil
+
+from concurrency_lab import config
+
+#: Long-lived helpers multiprocessing starts once per session on purpose.
+_MP_HELPERS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
+
+BACKENDS = ["sequential", "threads", "asyncio"] + [f"processes:{m}" for m in config.available_start_methods()]
+
+
+def _is_helper(proc: psutil.Process) -> bool:
+    """The forkserver and resource tracker themselves, not the workers the forkserver forks
+    (those inherit its command line, so the parent tells them apart)."""
+    try:
+        cmd = " ".join(proc.cmdline())
+        parent = proc.parent()
+        parent_cmd = " ".join(parent.cmdline()) if parent else ""
+    except psutil.Error:
+        return True  # already gone
+    return any(h in cmd for h in _MP_HELPERS) and "multiprocessing.forkserver" not in parent_cmd
+
+
+def make(spec: str, max_workers: int = 2):
+    from concurrency_lab.experiments import parse_backend
+    from concurrency_lab.runners import make_runner
+
+    backend, method = parse_backend(spec)
+    return make_runner(backend, 1 if backend == "sequential" else max_workers, start_method=method)
+
