@@ -117,6 +117,9 @@ def screenshot_whole(page: Any, path: Path) -> None:
                                       return n ? n.scrollHeight : 1000; }""")
     size = page.viewport_size
     page.set_viewport_size({"width": size["width"], "height": min(max(int(height) + 200, 1000), 16_000)})
+    # Run All leaves the notebook scrolled to its last cell: show it from the top.
+    page.evaluate("""() => { for (const el of document.querySelectorAll(
+                      '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')) { el.scrollTop = 0; } }""")
     try:
         page.screenshot(path=str(path))
     finally:
