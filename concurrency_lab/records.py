@@ -19,8 +19,9 @@ import math
 import os
 import platform
 import sys
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,8 +86,9 @@ class RunRecord:
     """Peak resident memory of the parent during the run, in bytes (best effort)."""
     workers_peak_rss: int
     """Sum of the workers' peak resident memory, in bytes; 0 for in-process backends."""
-    events: tuple[TaskEvent, ...]
-    """Every task, ordered by index."""
+    events: Sequence[TaskEvent]
+    """Every task, ordered by index: a tuple, or (from a runner) an `EventLog`
+    that builds the same tuple the first time it is read."""
     python_version: str = field(default_factory=platform.python_version)
     implementation: str = field(default_factory=platform.python_implementation)
     gil_enabled: bool = field(default_factory=lambda: _gil_enabled())
@@ -195,6 +197,85 @@ def _fast_event_builder():
         return ev
 
     return build
+
+
+class EventLog(Sequence[TaskEvent]):
+    """A run's TaskEvents, built from the runner's raw timings the first time they are read.
+
+    Why: a runner keeps each task as the plain tuple its worker returned
+    (cheap to make, see `_worker.call_timed`). Turning 2,000 of them into
+    frozen TaskEvents takes 2 to 4 ms on a 2-core laptop, a third of what the
+    tiny tasks themselves cost on a thread pool, and a learner who only wanted
+    `record.results` or `record.wall` never needs them. So the log builds them
+    on first use, once, under a lock, and then behaves as that tuple: index,
+    slice (a tuple), len, iterate, and compare equal to it. It pickles and
+    copies as a plain tuple.
+    """
+
+    __slots__ = ("_build", "_events", "_len", "_lock")
+
+    def __init__(self, build: Callable[[], tuple[TaskEvent, ...]], length: int) -> None:
+        self._build: Callable[[], tuple[TaskEvent, ...]] | None = build
+        self._events: tuple[TaskEvent, ...] | None = None
+        self._len = length
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> bool:
+        """Whether the TaskEvents exist yet (reading any of them builds all)."""
+        return self._events is not None
+
+    def materialize(self) -> tuple[TaskEvent, ...]:
+        """The events as a tuple, built now if they were not yet."""
+        events = self._events
+        if events is None:
+            with self._lock:
+                if self._events is None:
+                    self._events = tuple(self._build())  # type: ignore[misc]
+                    self._build = None  # let the raw timings go
+                events = self._events
+        return events
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self.materialize()[index]
+
+    def __iter__(self) -> Iterator[TaskEvent]:
+        return iter(self.materialize())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self.materialize()
+
+    def __reversed__(self) -> Iterator[TaskEvent]:
+        return reversed(self.materialize())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, EventLog):
+            other = other.materialize()
+        if isinstance(other, tuple):
+            return self.materialize() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.materialize())
+
+    def __add__(self, other: object):
+        if isinstance(other, (tuple, EventLog)):
+            return self.materialize() + tuple(other)
+        return NotImplemented
+
+    def __radd__(self, other: object):
+        if isinstance(other, tuple):
+            return other + self.materialize()
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self.materialize())
+
+    def __reduce__(self):
+        return tuple, (self.materialize(),)
 
 
 class TaskFailed(RuntimeError):

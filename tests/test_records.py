@@ -159,3 +159,72 @@ def test_fast_event_builder_makes_an_equal_frozen_event():
     assert fast == TaskEvent(*args) and type(fast) is TaskEvent
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.index = 4
+
+
+# -- the runner's lazy event log -------------------------------------------------
+
+def test_a_runs_events_are_built_on_first_read_and_then_behave_as_a_tuple():
+    from concurrency_lab.records import EventLog
+
+    rec = api.run("tiny", backend="threads", max_workers=2, tasks=20)
+    log = rec.events
+    assert isinstance(log, EventLog) and not log.built
+    assert len(log) == 20 and rec.results[3] == 9 and not log.built  # neither needs the events
+    first = log[0]
+    assert log.built and type(first) is TaskEvent and first.index == 0
+    as_tuple = log.materialize()
+    assert log.materialize() is as_tuple  # built once
+    assert log == as_tuple and as_tuple == log and list(log) == list(as_tuple)
+    assert log[2:5] == as_tuple[2:5] and type(log[2:5]) is tuple
+    assert first in log and list(reversed(log))[0].index == 19
+    assert log + () == as_tuple and () + log == as_tuple
+    assert repr(log) == repr(as_tuple) and hash(log) == hash(as_tuple)
+    assert [e.index for e in log] == list(range(20))
+
+
+def test_a_lazy_log_pickles_copies_and_compares_as_the_tuple_it_stands_for():
+    import copy
+    import pickle
+
+    rec = api.run("tiny", backend="sequential", tasks=4)
+    back = pickle.loads(pickle.dumps(rec))
+    assert type(back.events) is tuple and back == rec
+    assert copy.deepcopy(rec) == rec and dataclasses.replace(rec) == rec
+
+
+def test_a_lazy_log_is_built_once_when_threads_race_to_read_it():
+    import threading
+
+    from concurrency_lab.records import EventLog
+
+    calls = []
+    barrier = threading.Barrier(8)
+
+    def build():
+        calls.append(1)
+        return (TaskEvent(0, "w0", 1, 1, 0.0, 0.0, 0.0, 0.0, 0.0, True, ""),)
+
+    log = EventLog(build, 1)
+    seen = []
+
+    def read():
+        barrier.wait(5)
+        seen.append(log.materialize())
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert calls == [1] and len(seen) == 8 and all(s is seen[0] for s in seen)
+
+
+def test_streamed_events_are_the_same_objects_as_the_records():
+    from concurrency_lab.runners import ThreadRunner
+
+    streamed = []
+    with ThreadRunner(2) as runner:
+        rec = runner.run(workloads.tiny, range(30), on_event=streamed.append)
+    assert sorted(streamed, key=lambda e: e.index) == list(rec.events)
+    by_index = {e.index: e for e in streamed}
+    assert all(by_index[e.index] is e for e in rec.events)
