@@ -236,3 +236,36 @@ def test_a_pool_that_breaks_during_submission_fails_the_rest_cleanly(monkeypatch
         assert all("BrokenProcessPool" in e.error for e in rec.failures)
         monkeypatch.undo()
         assert runner.run(workloads.tiny, [5]).results == (25,)  # a fresh pool
+
+
+def test_task_module_names_what_a_worker_must_import():
+    from concurrency_lab._worker import Shipped
+    from concurrency_lab.runners._base import task_module
+
+    assert task_module(workloads.cpu) == "concurrency_lab.workloads"
+    assert task_module(functools.partial(workloads.crash, "raise")) == "concurrency_lab.workloads"
+    assert task_module(Shipped("k", b"", "f")) == "cloudpickle"  # shipped by value: cloudpickle unpacks it
+    main_fn = type(lambda: 0)(compile("lambda x: x", "<cell>", "eval").co_consts[0], {"__name__": "__main__"})
+    assert main_fn.__module__ == "__main__" and task_module(main_fn) is None
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_workers_import_a_tasks_module_once_per_pool_before_the_clock_starts(method):
+    from concurrency_lab.runners import ProcessRunner
+
+    with ProcessRunner(2, start_method=method) as runner:
+        assert runner._warmed == set()
+        first = runner.run(workloads.tiny, range(4))
+        assert runner._warmed == {"concurrency_lab.workloads"} and first.startup > 0  # the import, paid as start-up
+        again = runner.run(workloads.tiny, range(4))
+        assert again.startup == 0.0 and first.results == again.results == (0, 1, 4, 9)
+        runner.shutdown()
+        runner.start()
+        assert runner._warmed == set()  # a fresh pool has imported nothing
+
+
+def test_in_process_backends_have_nothing_to_import():
+    from concurrency_lab.runners import ThreadRunner
+
+    with ThreadRunner(2) as runner:
+        assert runner.run(workloads.tiny, range(3)).startup == 0.0 and runner._warmed == set()

@@ -32,7 +32,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from .. import config
-from .._worker import Shipped, call_chunk, call_timed, ready
+from .._worker import call_chunk, call_timed, ready
 from ._base import Runner
 from .shipping import check_input_picklable, ship
 
@@ -122,6 +122,7 @@ class DaskRunner(Runner):
     """
 
     backend = "dask"
+    workers_import = True
 
     def __init__(self, max_workers: int | None = None, *, address: str | None = None) -> None:
         require_distributed()
@@ -130,7 +131,6 @@ class DaskRunner(Runner):
         super().__init__(1 if address is not None and max_workers is None else max_workers)
         self.address = address
         self._min_workers = self.max_workers  # with address=, max_workers becomes the cluster's size
-        self._warmed: set[str] = set()
         self._task_timeout: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------
@@ -151,22 +151,10 @@ class DaskRunner(Runner):
         """Wait for the workers, then have each answer a task, so the timed run measures none of it."""
         client = self._pool.client
         client.wait_for_workers(self._min_workers, timeout=config.STARTUP_TIMEOUT_S)
-        self._warmed = set()
         self._until_all_answer(None)
         if self.address is not None:
             self.max_workers = sum(client.nthreads().values())
             self._pool.offsets = _clock_offsets(client)
-
-    def _warm_for(self, target: Callable) -> float:
-        """Import the tasks' module in every worker before the clock starts (see ProcessRunner)."""
-        module = "cloudpickle" if isinstance(target, Shipped) else getattr(getattr(target, "func", target),
-                                                                            "__module__", None)
-        if not module or module == "__main__" or module in self._warmed:
-            return 0.0
-        t0 = time.perf_counter()
-        self._until_all_answer(module)
-        self._warmed.add(module)
-        return time.perf_counter() - t0
 
     def _until_all_answer(self, module: str | None) -> None:
         """One `ready` task pinned to each worker: it has started its thread and can import `module`."""

@@ -75,6 +75,7 @@ class InterpreterRunner(Runner):
     """Over `concurrent.futures.InterpreterPoolExecutor` (Python 3.14+); see the module note for its limits."""
 
     backend = "interpreters"
+    workers_import = True
 
     def __init__(self, max_workers: int | None = None) -> None:
         check_available()  # before anything else: the version is the first thing wrong
@@ -84,19 +85,7 @@ class InterpreterRunner(Runner):
         return pool_class()(self.max_workers, thread_name_prefix="concurrency-lab-interp")
 
     def _warm_up(self) -> None:
-        self._warmed: set[str] = set()
         self._until_all_answer(None)
-
-    def _warm_for(self, target: Callable) -> float:
-        """Import the tasks' module in every worker interpreter, outside the timed run
-        (otherwise each interpreter's first task pays for the import)."""
-        module = getattr(getattr(target, "func", target), "__module__", None)
-        if not module or module in self._warmed:
-            return 0.0
-        t0 = time.perf_counter()
-        self._until_all_answer(module)
-        self._warmed.add(module)
-        return time.perf_counter() - t0
 
     def _until_all_answer(self, module: str | None) -> None:
         """Return once every worker thread has created its interpreter and run a task there.

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
 
 from .. import config
-from .._worker import Shipped, call_chunk, call_timed, ready
+from .._worker import call_chunk, call_timed, ready
 from ._base import Runner
 from .shipping import check_input_picklable, ship
 from .validate import check_int, check_start_method
@@ -33,6 +33,7 @@ class ProcessRunner(Runner):
     """Over `concurrent.futures.ProcessPoolExecutor` with an explicit start method."""
 
     backend = "processes"
+    workers_import = True
 
     def __init__(self, max_workers: int | None = None, *, start_method: str | None = None) -> None:
         super().__init__(max_workers)
@@ -52,24 +53,8 @@ class ProcessRunner(Runner):
         return ProcessPoolExecutor(self.max_workers, mp_context=ctx)
 
     def _warm_up(self) -> None:
-        self._warmed: set[str] = set()
         self._until_all_answer(None)
         self._procs = list(self._pool._processes.values())
-
-    def _warm_for(self, target: Callable) -> float:
-        """Import the module the tasks come from in every worker, outside the timed run.
-
-        Otherwise each worker's first task pays for the import (tens of ms
-        under spawn): a one-off cost that would pass for a slow task.
-        """
-        module = "cloudpickle" if isinstance(target, Shipped) else getattr(getattr(target, "func", target),
-                                                                            "__module__", None)
-        if not module or module == "__main__" or module in self._warmed:
-            return 0.0
-        t0 = time.perf_counter()
-        self._until_all_answer(module)
-        self._warmed.add(module)
-        return time.perf_counter() - t0
 
     def _until_all_answer(self, module: str | None) -> None:
         """Return only when every worker process has started and answered a task.
