@@ -42,19 +42,11 @@ import sys
 import time
 from collections.abc import Callable
 
+from _stats import cell, summary
+
 WORKERS = 2
 BACKENDS = ("dask", "processes")  # processes = ProcessRunner with forkserver
 now = time.perf_counter
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
-def cell(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
-    s = summary(values)
-    f = f"{{:.{digits}f}}"
-    return f"{f.format(s['median'] * scale)} [{f.format(s['min'] * scale)}-{f.format(s['max'] * scale)}]"
 
 
 def make(backend: str):

@@ -45,6 +45,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 
+from _stats import cell, summary  # benchmarks/ is on sys.path when a script here runs
+
 WORKERS = 2
 HEAVY = ("pandas", "matplotlib", "ipywidgets", "numpy", "IPython")
 now = time.perf_counter
@@ -68,16 +70,6 @@ def module_count(_: object = None) -> int:
 
 
 # -- small helpers ---------------------------------------------------------------------
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
-def cell(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
-    s = summary(values)
-    f = f"{{:.{digits}f}}"
-    return f"{f.format(s['median'] * scale)} [{f.format(s['min'] * scale)}-{f.format(s['max'] * scale)}]"
-
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
     gc.collect()
