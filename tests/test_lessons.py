@@ -104,3 +104,19 @@ def test_start_method_verdict_names_where_a_notebook_function_ran():
     assert lines[0] == f"our runner ran the notebook's function under: {', '.join(sorted(methods))}"
     broke = sorted(m for m in methods if m != "fork")
     assert lines[1].endswith(f"it broke under: {', '.join(broke)}")
+
+
+def test_fastest_takes_timers_in_turn_and_keeps_each_ones_best():
+    from concurrency_lab.lessons._measure import fastest
+
+    calls = []
+    tries = {"a": iter([3.0, 1.0, 2.0]), "b": iter([0.5, 0.7, 0.4])}
+
+    def timer(name):
+        def take():
+            calls.append(name)
+            return next(tries[name])
+        return take
+
+    assert fastest({"a": timer("a"), "b": timer("b")}, repeats=3) == {"a": 1.0, "b": 0.4}
+    assert calls == ["a", "b"] * 3  # interleaved: a busy spell hurts both alike

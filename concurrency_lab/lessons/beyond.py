@@ -7,6 +7,7 @@ no `distributed`, a Python older than 3.14): a lesson about what lies beyond mus
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 
 from .. import config
 from ._feedback import Feedback
+from ._measure import fastest
 
 __all__ = ["DaskComparison", "StartupByMethod", "check_default_start_methods", "compare_interpreters",
            "dask_vs_processes", "interpreter_speedups", "python_default_start_method", "startup_by_method",
@@ -49,13 +51,13 @@ def startup_by_method(repeats: int = 2, workers: int = 2) -> StartupByMethod:
     """Start a pool with every start method this platform has, and time it (our runner's `startup`)."""
     from ..api import run
 
-    best: dict[str, float] = {}
-    for _ in range(repeats):
-        for method in config.available_start_methods():
-            rec = run("tiny", backend="processes", start_method=method, max_workers=workers, tasks=workers)
-            rec.raise_for_errors()
-            best[method] = min(best.get(method, float("inf")), rec.startup)
-    return StartupByMethod(best)
+    def startup(method: str) -> float:
+        rec = run("tiny", backend="processes", start_method=method, max_workers=workers, tasks=workers)
+        rec.raise_for_errors()
+        return rec.startup
+
+    methods = config.available_start_methods()
+    return StartupByMethod(fastest({m: functools.partial(startup, m) for m in methods}, repeats))
 
 
 def check_default_start_methods(answer: Any) -> Feedback:

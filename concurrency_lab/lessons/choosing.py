@@ -9,6 +9,7 @@ can compare it under nbval while the numbers themselves vary.
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import time
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._feedback import Feedback
+from ._measure import fastest
 
-__all__ = ['Row', 'ComparisonTable', 'compare_models', 'echo', 'maybe_crash', 'SCENARIOS', 'describe_scenarios',
+__all__ = ['Row', 'ComparisonTable', 'compare_models', 'maybe_crash', 'SCENARIOS', 'describe_scenarios',
            'check_scenarios']
 
 #: Payload of the communication row: large enough that the copy, not the call, dominates (FACTS.md: 10 MB
@@ -34,11 +36,6 @@ IO_SCALED = 2.0
 CLEAR_WIN = 1.2
 #: How long the child process that shows a thread's hard crash may take.
 CHILD_TIMEOUT_S = 30.0
-
-
-def echo(data: Any) -> Any:
-    """Return the input unchanged: a round trip measures only the journey there and back."""
-    return data
 
 
 def maybe_crash(how: str | None) -> str:
@@ -110,23 +107,12 @@ def _memory_row() -> Row:
                f"{cheaper} cheaper", f"{cheaper} cheaper")
 
 
-def _round_trip(backend: str, payload: bytes, repeats: int = 3) -> float:
-    """Fastest of `repeats` round trips of `payload` to one warm worker and back (seconds)."""
-    from ..runners import make_runner
-
-    with make_runner(backend, 1) as runner:
-        walls = []
-        for _ in range(repeats):
-            rec = runner.run(echo, [payload])
-            rec.raise_for_errors()
-            walls.append(rec.wall)
-    return min(walls)
-
-
 def _communication_row() -> Row:
     """A round trip of ROUND_TRIP_MIB to a worker: a thread gets a reference, a process gets a pickled copy."""
-    payload = bytes(ROUND_TRIP_MIB * 2**20)
-    t, p = _round_trip("threads", payload), _round_trip("processes", payload)
+    from .communication import round_trips  # lesson 05's measurement, at one size
+
+    trip = round_trips([ROUND_TRIP_MIB * 2**20], repeats=3).rows[0]
+    t, p = trip.thread_s, trip.process_s
     cheaper = "threads" if t < p else "processes"
     return Row(f"round trip, {ROUND_TRIP_MIB} MiB", f"{t * 1e3:.2f} ms", f"{p * 1e3:.1f} ms",
                f"{cheaper} cheaper ({p / t:,.0f}x)" if cheaper == "threads" else "processes cheaper",
@@ -149,15 +135,15 @@ def _speedups(workload: str, size: Any, tasks: int, workers: int, repeats: int) 
     the backends take turns, so a machine that slows down hurts them all alike."""
     from ..runners import make_runner
 
-    best: dict[str, float] = {}
+    def wall(runner: Any) -> float:
+        rec = runner.run(_workload_fn(workload), [size] * tasks, timeout=60)
+        rec.raise_for_errors()
+        return rec.wall
+
     with make_runner("sequential") as seq, make_runner("threads", workers) as thr, \
             make_runner("processes", workers) as proc:
         runners = {"sequential": seq, "threads": thr, "processes": proc}
-        for _ in range(repeats):
-            for name, runner in runners.items():
-                rec = runner.run(_workload_fn(workload), [size] * tasks, timeout=60)
-                rec.raise_for_errors()
-                best[name] = min(best.get(name, float("inf")), rec.wall)
+        best = fastest({name: functools.partial(wall, runner) for name, runner in runners.items()}, repeats)
     return {name: best["sequential"] / best[name] for name in ("threads", "processes")}
 
 

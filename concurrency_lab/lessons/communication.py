@@ -20,6 +20,7 @@ method, and every shared-memory block is closed and unlinked.
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import pickle
@@ -31,6 +32,7 @@ from typing import Any
 
 from .. import config
 from ._feedback import Feedback
+from ._measure import fastest
 
 __all__ = ["echo", "PickleCost", "PickleReport", "pickle_costs", "RoundTrip", "RoundTripReport", "round_trips",
            "plot_round_trips", "granularity_verdict", "ChunkSetup", "chunk_setup", "check_chunksize",
@@ -200,11 +202,9 @@ def round_trips(sizes: Iterable[int] = (KB, 100 * KB, MB, 10 * MB), repeats: int
     with make_runner("threads", 1) as thread, make_runner("processes", 1, start_method=method) as process:
         for nbytes in sizes:
             payload = os.urandom(nbytes)
-            t = p = float("inf")
-            for _ in range(repeats):
-                t = min(t, _echo_wall(thread, payload))
-                p = min(p, _echo_wall(process, payload))
-            rows.append(RoundTrip(nbytes, t, p))
+            best = fastest({"thread": functools.partial(_echo_wall, thread, payload),
+                            "process": functools.partial(_echo_wall, process, payload)}, repeats)
+            rows.append(RoundTrip(nbytes, best["thread"], best["process"]))
     return RoundTripReport(tuple(rows), method)
 
 
@@ -311,13 +311,10 @@ def chunk_setup(start_method: str | None = None, repeats: int = 2) -> ChunkSetup
     """Time the exercise's tasks in a loop and on processes with chunksize=1 (best of `repeats`)."""
     from ..runners import make_runner
 
-    seq = par = float("inf")
     with make_runner("sequential") as loop, _pool(start_method) as pool:
-        for _ in range(repeats):
-            seq = min(seq, _tasks_wall(loop))
-            par = min(par, _tasks_wall(pool))
+        best = fastest({"loop": lambda: _tasks_wall(loop), "pool": lambda: _tasks_wall(pool)}, repeats)
         method = pool.start_method
-    return ChunkSetup(CHUNK_TASKS, CHUNK_TASK_SIZE, CHUNK_WORKERS, seq, par, method)
+    return ChunkSetup(CHUNK_TASKS, CHUNK_TASK_SIZE, CHUNK_WORKERS, best["loop"], best["pool"], method)
 
 
 def check_chunksize(answer: Any, start_method: str | None = None, repeats: int = REPEATS) -> Feedback:
@@ -329,11 +326,9 @@ def check_chunksize(answer: Any, start_method: str | None = None, repeats: int =
     if not 1 <= answer <= most:
         return Feedback(False, f"choose from 1 to {most}: with bigger chunks there are fewer chunks than the "
                                f"{CHUNK_WORKERS} workers, and a worker sits idle")
-    one = chunked = float("inf")
     with _pool(start_method) as pool:
-        for _ in range(repeats):
-            one = min(one, _tasks_wall(pool, 1))
-            chunked = min(chunked, _tasks_wall(pool, answer))
+        best = fastest({"one": lambda: _tasks_wall(pool, 1), "chunked": lambda: _tasks_wall(pool, answer)}, repeats)
+    one, chunked = best["one"], best["chunked"]
     if one < CHUNK_GAIN * chunked:
         return Feedback(False, f"chunks of {answer} were not {CHUNK_GAIN:g}x faster than one task per trip: "
                                "each trip still carries too few tasks to share its cost. Try a larger chunksize.")
