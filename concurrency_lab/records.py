@@ -204,8 +204,9 @@ class EventLog(Sequence[TaskEvent]):
 
     Why: a runner keeps each task as the plain tuple its worker returned
     (cheap to make, see `_worker.call_timed`). Turning 2,000 of them into
-    frozen TaskEvents takes 2 to 4 ms on a 2-core laptop, a third of what the
-    tiny tasks themselves cost on a thread pool, and a learner who only wanted
+    frozen TaskEvents takes 7 to 8 ms on a 2-core VM (about 4 us each, measured
+    by benchmarks/overhead.py), a fifth of what the tiny tasks themselves cost
+    on a thread pool, and a learner who only wanted
     `record.results` or `record.wall` never needs them. So the log builds them
     on first use, once, under a lock, and then behaves as that tuple: index,
     slice (a tuple), len, iterate, and compare equal to it. It pickles and
