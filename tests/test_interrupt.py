@@ -61,11 +61,21 @@ def _reply(kc, msg_id: str, timeout: float) -> dict:
             return msg["content"]
 
 
+#: Interrupts per kernel. One in ten hung on Python 3.12 with fork before Ctrl-C was held back
+#: inside the pool's code (runners/_interrupt.py), so one try per case would rarely catch it.
+TRIES = 4
+
+
 @pytest.mark.parametrize("backend, method", [("processes", "fork"), ("processes", "forkserver"),
                                              ("processes", "spawn"), ("threads", None), ("asyncio", None),
                                              ("sequential", None)])
 def test_interrupt_stops_workers_and_the_kernel_survives(kernel, backend, method):
     km, kc = kernel
+    for _ in range(TRIES):
+        _interrupt_one_run(km, kc, backend, method)
+
+
+def _interrupt_one_run(km, kc, backend: str, method: str | None) -> None:
     kernel_pid = km.provisioner.process.pid
     threads_before = psutil.Process(kernel_pid).num_threads()
     msg_id = kc.execute(CELL.format(backend=backend, method=method, workers=1 if backend == "sequential" else 2))

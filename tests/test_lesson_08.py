@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -25,6 +28,20 @@ def test_pipeline_hands_each_fetch_to_a_process(method):
     assert {e.pid for e in computes}.isdisjoint({e.pid for e in fetches})  # the CPU steps ran elsewhere
     assert lessons.overlap_seen(rec)  # the second wave still waited while the first was computed
     assert 0 < rec.wall < 10
+
+
+def test_ctrl_c_in_a_pipeline_ends_it_with_both_pools_closed():
+    """Pressed while fetches wait, Ctrl-C is raised at the next fetch handed on; the pools close on the way
+    out (the autouse no_leftovers fixture fails the test if a worker process is left)."""
+    settings = lessons.MixedSettings(items=40, latency=0.05, cpu_seconds=0.005, io_workers=2, cpu_workers=2)
+    with LocalHTTPServer(latency=settings.latency) as server:
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+        with pytest.raises(KeyboardInterrupt):
+            timer.start()
+            lessons.pipeline(server.url, settings)
+        timer.join()
+        assert server.requests < settings.items  # it stopped early, not at the end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_pipeline_stages_can_be_sequential_or_threads():

@@ -79,11 +79,16 @@ cells = [
        "`stop=` takes a `threading.Event`; setting it ends the run the same way (the explorers' Stop button "
        "sets one). Here a timer presses Stop:"),
     code("lessons.stop_after(0.3, \"processes\")"),
-    md("**Ctrl-C** (in Jupyter: the ■ button, or *I, I*) raises `KeyboardInterrupt` in the cell. The runners "
-       "wait for results in short slices, so they notice it promptly; then they cancel the queued tasks, "
-       "kill worker processes, and let the interrupt through. Your kernel stays alive with no worker left "
-       "behind; a running *thread* again finishes on its own. `tests/test_interrupt.py` checks this for every "
-       "backend, within 2 s. The slice and the grace given to a worker before it is killed:"),
+    md("**Ctrl-C** (in Jupyter: the ■ button, or *I, I*) raises `KeyboardInterrupt` in the cell. Python can "
+       "raise it between any two steps of a program, even inside the executor's own `with lock:`, just after "
+       "the lock was taken and before anything is set to release it. That lock then stays held for ever, and "
+       "closing the pool waits for it: the cell hangs (we saw it in about one interrupt in ten on Python 3.12). "
+       "So while a runner is inside the pool's own code, it holds your first press back and raises it at the "
+       "next safe point: between two submits, or when its wait for a result wakes, every 50 ms. Then it "
+       "cancels the queued tasks, kills worker processes, and lets the interrupt through. A second press is "
+       "never held back. Your kernel stays alive with no worker left behind; a running *thread* again "
+       "finishes on its own. `tests/test_interrupt.py` checks this for every backend, within 2 s, four times "
+       "in one kernel. The slice and the grace given to a worker before it is killed:"),
     code("cl.config.POLL_INTERVAL_S, cl.config.SHUTDOWN_GRACE_S"),
     md("### Exercise\n\n"
        "Six tasks: five quick ones, then one that calls `os.abort()` a moment later, like a C library hitting "

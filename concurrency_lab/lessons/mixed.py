@@ -23,6 +23,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from .. import config
+from ..runners import _interrupt
 from ._feedback import Feedback
 
 __all__ = ['STAGE_BACKENDS', 'MixedSettings', 'fetch_and_compute', 'pipeline', 'overlap_seen', 'MixedComparison',
@@ -153,7 +154,8 @@ def pipeline(url: str, settings: MixedSettings | None = None, *, io: str = "thre
             raise ValueError(f"{name}: unknown {kind!r}; choose one of: {', '.join(STAGE_BACKENDS)}")
     steps = steps or calibrate("cpu", s.cpu_seconds)
     method = start_method or config.default_start_method()
-    with _stages(io, cpu, s, method) as (io_pool, cpu_pool, startup):
+    # Ctrl-C is held back inside the pools' own code, as the runners do (runners/_interrupt.py).
+    with _interrupt.deferred_interrupt(), _stages(io, cpu, s, method) as (io_pool, cpu_pool, startup):
         records = [_pipeline_once(io_pool, cpu_pool, url, s, steps, startup if k == 0 else 0.0,
                                   {"io": io, "cpu": cpu, "start_method": method if "processes" in (io, cpu) else ""})
                    for k in range(max(1, repeats))]
@@ -178,9 +180,11 @@ def _pipeline_once(io_pool: Executor, cpu_pool: Executor, url: str, s: MixedSett
         k, submitted = fetches[fut]
         events.append(_event(k, fut.result(), submitted, perf_counter_ns(), t0, io_label))
         computes[cpu_pool.submit(call_timed, cpu_step, steps)] = (s.items + k, perf_counter_ns())  # ...hand it on
+        _interrupt.check()
     for fut in as_completed(computes, timeout=RUN_TIMEOUT_S):
         k, submitted = computes[fut]
         events.append(_event(k, fut.result(), submitted, perf_counter_ns(), t0, cpu_label))
+        _interrupt.check()
     wall = (perf_counter_ns() - t0) / 1e9
     return RunRecord(backend="pipeline", max_workers=s.io_workers + s.cpu_workers, start_method=how["start_method"],
                      workload="fetch, then cpu", params={"io": how["io"], "cpu": how["cpu"], "items": s.items,

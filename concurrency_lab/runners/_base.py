@@ -17,10 +17,14 @@ How data flows through a run (pool backends):
 
 On Ctrl-C, Stop or a timeout the runner aborts: pending tasks are cancelled,
 worker processes are killed, and only then does the run return or re-raise.
+Ctrl-C is held back while the calling thread is inside the pool's own code
+and raised where no pool lock is held (`_interrupt`), since a
+KeyboardInterrupt inside `submit` can leave a lock held and hang shutdown.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import itertools
@@ -36,6 +40,8 @@ from .. import config
 from .._worker import Shipped
 from ..memory import PeakMemory
 from ..records import EventLog, RunRecord, TaskEvent, make_event
+from . import _interrupt
+from ._interrupt import deferred_interrupt
 from .validate import check_chunksize, check_items, check_timeout, check_workers
 
 EventCallback = Callable[[TaskEvent], Any]
@@ -105,6 +111,11 @@ class Runner:
     #: Whether workers are other interpreters, which must import a task's module
     #: themselves (processes, Dask, subinterpreters); see `_warm_for`.
     workers_import: ClassVar[bool] = False
+    #: Whether Ctrl-C is held back while the calling thread is inside the pool's
+    #: own code, and raised where no pool lock is held (see `_interrupt`). Not
+    #: for the sequential backend, whose tasks run in the caller's thread: there
+    #: Ctrl-C must reach the task itself.
+    defers_interrupt: ClassVar[bool] = True
 
     def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = check_workers(max_workers)
@@ -139,20 +150,26 @@ class Runner:
         if self._pool is not None:
             return 0.0
         t0 = perf_counter_ns()
-        self._warmed = set()  # a new pool has imported nothing yet
-        self._pool = self._make_pool()
-        try:
-            self._warm_up()
-        except BaseException:
-            self.shutdown(kill=True)
-            raise
+        with self._deferring():
+            self._warmed = set()  # a new pool has imported nothing yet
+            self._pool = self._make_pool()
+            try:
+                self._warm_up()
+                _interrupt.check()  # a press held back meanwhile: still inside, so the pool is closed
+            except BaseException:
+                self.shutdown(kill=True)
+                raise
         return (perf_counter_ns() - t0) / 1e9
 
     def shutdown(self, *, kill: bool = False) -> None:
         """Close the pool. With kill=True, end workers at once (Stop, Ctrl-C, timeouts)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            self._close_pool(pool, kill=kill)
+        with self._deferring():
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                self._close_pool(pool, kill=kill)
+
+    def _deferring(self) -> contextlib.AbstractContextManager:
+        return deferred_interrupt() if self.defers_interrupt else contextlib.nullcontext()
 
     # -- hooks for backends -------------------------------------------------------
     def _make_pool(self) -> Any:
@@ -252,27 +269,28 @@ class Runner:
         if not callable(fn):
             raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
         target = self._prepare(fn, items)
-        startup = self.start()
-        startup += self._warm_for(target)
-        memory = PeakMemory(self._worker_pids())
-        col = _Collector(len(items), chunksize, on_event, on_result)
-        t0 = col.t0 = perf_counter_ns()
-        deadline = None if timeout is None else t0 + int(timeout * 1e9)
-        limits = _Limits(stop, deadline, task_timeout, window=self.max_workers + 16)
-        try:
-            self._execute(target, items, chunksize, col, limits)
-        except RunStopped as why:
-            self.shutdown(kill=True)
-            if why.culprit is not None:
-                col.fail_range(why.culprit[0], min(chunksize, len(items) - why.culprit[0]), col.t0,
-                               perf_counter_ns(), why.culprit[1])
-            col.fail_unfinished(str(why))
-        except BaseException:
-            self.shutdown(kill=True)  # Ctrl-C: clean up first, then let it through
-            raise
-        wall = (perf_counter_ns() - t0) / 1e9
-        if col.pool_broken:
-            self.shutdown(kill=True)  # the next run gets a fresh pool
+        with self._deferring():
+            startup = self.start()
+            startup += self._warm_for(target)
+            memory = PeakMemory(self._worker_pids())
+            col = _Collector(len(items), chunksize, on_event, on_result)
+            t0 = col.t0 = perf_counter_ns()
+            deadline = None if timeout is None else t0 + int(timeout * 1e9)
+            limits = _Limits(stop, deadline, task_timeout, window=self.max_workers + 16)
+            try:
+                self._execute(target, items, chunksize, col, limits)
+            except RunStopped as why:
+                self.shutdown(kill=True)
+                if why.culprit is not None:
+                    col.fail_range(why.culprit[0], min(chunksize, len(items) - why.culprit[0]), col.t0,
+                                   perf_counter_ns(), why.culprit[1])
+                col.fail_unfinished(str(why))
+            except BaseException:
+                self.shutdown(kill=True)  # Ctrl-C: clean up first, then let it through
+                raise
+            wall = (perf_counter_ns() - t0) / 1e9
+            if col.pool_broken:
+                self.shutdown(kill=True)  # the next run gets a fresh pool
         parent_peak, workers_peak = memory.read()
         merged = {"tasks": len(items), "chunksize": chunksize, **(params or {})}
         return RunRecord(
@@ -294,6 +312,7 @@ class Runner:
         limits.chunksize = chunksize
         stamps: list[int] = []  # submit times, one per future
         append, stamp = futures.append, stamps.append
+        pending = _interrupt.pending()  # a held-back Ctrl-C; raised here, between submits
         if chunksize == 1:
             submit = self._submitter(target)
             for item in items:
@@ -302,6 +321,8 @@ class Runner:
                     append(submit(item))
                 except Exception as exc:  # the pool broke while we were still submitting
                     append(_failed_future(exc))
+                if pending:
+                    _interrupt.check()
         else:
             submit = self._chunk_submitter(target)
             for first in range(0, len(items), chunksize):
@@ -310,6 +331,8 @@ class Runner:
                     append(submit(items[first:first + chunksize]))
                 except Exception as exc:
                     append(_failed_future(exc))
+                if pending:
+                    _interrupt.check()
         if not col.streaming:
             self._collect_in_order(futures, stamps, chunksize, col, limits)
         else:
@@ -324,6 +347,7 @@ class Runner:
         """
         poll = config.POLL_INTERVAL_S
         checks = limits.active
+        pending = _interrupt.pending()
         outcomes, collected, take = col.outcomes, col.collected, col.take
         if chunksize == 1:
             col.submitted = stamps  # one future per task: the submit times are already by task index
@@ -332,6 +356,7 @@ class Runner:
                 try:
                     outcome = fut.result(poll)
                 except TimeoutError:
+                    _interrupt.check()
                     limits.check()
                     continue
                 except (Exception, CancelledError) as exc:
@@ -345,6 +370,8 @@ class Runner:
             # Let the future go now, as `Executor.map` does, rather than keeping
             # thousands of finished ones (and their locks) alive to the end.
             futures[k] = None  # type: ignore[call-overload]
+            if pending:
+                _interrupt.check()
             if checks:
                 limits.check()
 
@@ -360,6 +387,7 @@ class Runner:
             try:
                 fut = done.get(timeout=poll)
             except queue.Empty:
+                _interrupt.check()
                 limits.check()
                 continue
             collected = perf_counter_ns()
@@ -370,6 +398,7 @@ class Runner:
             except (Exception, CancelledError) as exc:
                 outcome = exc
             col.take(k * chunksize, stamps[k], outcome, collected, self)
+            _interrupt.check()
             if limits.active:
                 limits.check()
 

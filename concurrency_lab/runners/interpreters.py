@@ -35,12 +35,13 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, wait
+from concurrent.futures import Executor
 from typing import Any
 
 from .. import config
 from .._worker import call_chunk, call_timed, ready
 from ._base import Runner
+from ._interrupt import wait
 from .shipping import UnpicklableError, _by_reference_ok, check_input_picklable
 
 #: The first Python whose concurrent.futures has InterpreterPoolExecutor (PEP 734's companion).

@@ -17,11 +17,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 
 from .. import config
 from .._worker import call_chunk, call_timed, ready
 from ._base import Runner
+from ._interrupt import wait
 from .shipping import check_input_picklable, ship
 from .validate import check_int, check_start_method
 
@@ -87,7 +88,16 @@ class ProcessRunner(Runner):
             for proc in procs:
                 if proc.is_alive():
                     proc.kill()
-        pool.shutdown(wait=True, cancel_futures=True)
+            # Not shutdown(wait=True): that joins the executor's manager thread
+            # with no time limit, and a lock left held by an interrupt (see
+            # `_interrupt`) would block it for ever. Its workers are dead; it
+            # notices within milliseconds, so a bounded join is plenty.
+            manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
+            pool.shutdown(wait=False, cancel_futures=True)
+            if manager is not None:
+                manager.join(config.SHUTDOWN_GRACE_S)
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
         for proc in procs:
             proc.join(config.SHUTDOWN_GRACE_S)
             if proc.is_alive():  # should not happen; never leave one behind

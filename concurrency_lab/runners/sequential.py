@@ -17,6 +17,7 @@ class SequentialRunner(Runner):
     """
 
     backend = "sequential"
+    defers_interrupt = False  # Ctrl-C must reach the task, which runs in the caller's thread
 
     def __init__(self, max_workers: int | None = 1) -> None:
         super().__init__(check_int(1 if max_workers is None else max_workers, "max_workers", low=1, high=1))

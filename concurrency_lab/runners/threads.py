@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 
 from .. import config
 from .._worker import call_chunk, call_timed
 from ._base import Runner
+from ._interrupt import wait
 
 
 class ThreadRunner(Runner):
