@@ -64,6 +64,19 @@ def test_a_press_nobody_checked_is_raised_when_the_outermost_block_ends():
     assert reached == ["inner block ended quietly"]
 
 
+def test_a_press_during_the_clean_up_of_an_interrupt_is_not_raised_twice():
+    with pytest.raises(KeyboardInterrupt) as caught:
+        with deferred_interrupt():
+            press_ctrl_c()
+            try:
+                _interrupt.check()
+            finally:  # the runner's clean-up, while the first interrupt is on its way out
+                with deferred_interrupt():
+                    press_ctrl_c()
+    assert caught.value.__context__ is None  # one interrupt, not one raised inside another
+    assert not _interrupt.PENDING
+
+
 def test_a_second_press_raises_at_once():
     with pytest.raises(KeyboardInterrupt):
         with deferred_interrupt():

@@ -84,7 +84,8 @@ def deferred_interrupt() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        _leave()
+        if _leave():
+            PENDING.clear()  # a press during the clean-up: the interrupt is already on its way
         raise
     except BaseException as exc:
         if _leave() and PENDING:
