@@ -16,7 +16,7 @@ import multiprocessing
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from time import perf_counter_ns
@@ -104,7 +104,7 @@ def _warm(pool: Executor, workers: int) -> None:
     seen: set[int] = set()
     while len(seen) < workers:
         futures = [pool.submit(ready, 0.02, "concurrency_lab.workloads") for _ in range(workers)]
-        done, pending = wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
+        done, pending = _interrupt.wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
         if pending:
             raise TimeoutError(f"worker processes did not start within {config.STARTUP_TIMEOUT_S:g} s")
         seen |= {f.result() for f in done}
