@@ -9,7 +9,10 @@ Targets (judged on the median):
 * cpu-*-warm   processes, 2 workers, 8 x ~0.2 s pure-Python tasks:
                our speedup / raw speedup >= 0.97 (speedup = sequential wall /
                parallel wall, all three measured in the same repeat; warm pools,
-               each side run twice per repeat in ABBA order so steady drift cancels)
+               each side run twice per repeat in ABBA order so steady drift cancels).
+               Beside it, for information, a control: raw against a second,
+               identical raw pool in the same ABBA order. It should be 1; how far
+               it strays is this machine's noise floor for the comparison.
 * tiny         2,000 x `tiny` on a warm thread pool of 2:
                our per-task cost - raw per-task cost <= 3 us when raw takes
                10 us; judged as (ours - raw) / raw x 10 us, so that a VM
@@ -220,7 +223,7 @@ def bench_cpu(repeats: int, task_s: float, tasks: int, targets: Targets) -> dict
     methods = list(dict.fromkeys([default_start_method(), "fork"]))
     n = calibrate("cpu", task_s)
     items = [n] * tasks
-    cols = {m: {k: [] for k in ("ours_warm", "raw_warm", "ours_cold", "raw_cold")} for m in methods}
+    cols = {m: {k: [] for k in ("ours_warm", "raw_warm", "ours_cold", "raw_cold", "control")} for m in methods}
     seq_s: list[float] = []
     outside: dict[str, list[float]] = {m: [] for m in methods}
     print(f"\n== CPU-bound, processes, {WORKERS} workers, {tasks} tasks x ~{task_s} s (cpu({n})), "
@@ -235,10 +238,13 @@ def bench_cpu(repeats: int, task_s: float, tasks: int, targets: Targets) -> dict
             ours = ProcessRunner(WORKERS, start_method=m)
             stack.enter_context(ours)  # starts it; closes it at the end
             raw = stack.enter_context(raw_process_pool(multiprocessing.get_context(m), WORKERS))
-            # prime both: every worker imports concurrency_lab.workloads before timing starts
+            # the control: a second raw pool, the same in every way, timed against the first
+            twin = stack.enter_context(raw_process_pool(multiprocessing.get_context(m), WORKERS))
+            # prime all: every worker imports concurrency_lab.workloads before timing starts
             ours.run(cpu, [1000] * 4 * WORKERS)
-            list(raw.map(cpu, [1000] * 4 * WORKERS))
-            warm[m] = (ours, raw)
+            for pool in (raw, twin):
+                list(pool.map(cpu, [1000] * 4 * WORKERS))
+            warm[m] = (ours, raw, twin)
 
         for r in range(repeats):
             t0 = now()
@@ -246,8 +252,7 @@ def bench_cpu(repeats: int, task_s: float, tasks: int, targets: Targets) -> dict
                 cpu(x)
             seq_s.append(now() - t0)
             for m in (methods if r % 2 == 0 else methods[::-1]):
-                ours, raw = warm[m]
-                _cpu_repeat(r, m, ours, raw, items, cols[m], outside[m], ProcessRunner)
+                _cpu_repeat(r, m, *warm[m], items, cols[m], outside[m], ProcessRunner)
 
     out: dict = {"n": n, "task_s": task_s, "tasks": tasks, "sequential_s": summary(seq_s)}
     spread = max(seq_s) / min(seq_s) - 1
@@ -274,16 +279,21 @@ def bench_cpu(repeats: int, task_s: float, tasks: int, targets: Targets) -> dict
             out[m][kind] = {"ours_speedup": summary(ours_sp), "raw_speedup": summary(raw_sp), "best_of": best,
                             "ratio": summary(ratios), "ours_wall_s": summary(cols[m][f"ours_{kind}"]),
                             "raw_wall_s": summary(cols[m][f"raw_{kind}"])}
+        control = cols[m]["control"]
+        out[m]["control_raw_vs_raw"] = summary(control)
+        print(f"   {'':<11} (info) control, raw / an identical raw pool, same ABBA: {cell(control, 1, 3)}; "
+              f"a ratio that far from 1 is this machine's noise, not anyone's overhead")
         out[m]["ours_outside_wall_ms"] = summary([x * 1e3 for x in outside[m]])
         print(f"   {'':<11} (info) warm runner.run() time outside record.wall: {cell(outside[m], 1e3, 2)} ms per run")
     return out
 
 
-def _cpu_repeat(r: int, m: str, ours, raw, items: list, c: dict, outside: list, runner_cls) -> None:
-    """One repeat of one start method: warm ours/raw, then cold ours/raw, alternating who goes first."""
+def _cpu_repeat(r: int, m: str, ours, raw, twin, items: list, c: dict, outside: list, runner_cls) -> None:
+    """One repeat of one start method: warm ours/raw, the raw/twin control, then cold ours/raw,
+    alternating who goes first."""
     from concurrency_lab.workloads import cpu
 
-    pair: dict[str, list[float]] = {"ours": [], "raw": []}
+    pair: dict[str, list[float]] = {"ours": [], "raw": [], "twin": []}
 
     def warm(side: str) -> None:
         if side == "ours":
@@ -291,7 +301,8 @@ def _cpu_repeat(r: int, m: str, ours, raw, items: list, c: dict, outside: list, 
             assert rec.ok, rec.failures[:1]
             outside.append(t - rec.wall)
         else:
-            t, _ = timed(lambda: list(raw.map(cpu, items)))
+            pool = raw if side == "raw" else twin
+            t, _ = timed(lambda: list(pool.map(cpu, items)))
         pair[side].append(t)
 
     def cold(side: str) -> None:
@@ -310,6 +321,11 @@ def _cpu_repeat(r: int, m: str, ours, raw, items: list, c: dict, outside: list, 
     alternate(r + 1, lambda: warm("ours"), lambda: warm("raw"))
     for side in ("ours", "raw"):
         c[f"{side}_warm"].append(statistics.fmean(pair[side]))
+    # The control, scored like the target (raw wall / other wall), in the same ABBA order.
+    pair["raw"].clear()
+    alternate(r, lambda: warm("twin"), lambda: warm("raw"))
+    alternate(r + 1, lambda: warm("twin"), lambda: warm("raw"))
+    c["control"].append(statistics.fmean(pair["raw"]) / statistics.fmean(pair["twin"]))
     alternate(r, lambda: cold("ours"), lambda: cold("raw"))
 
 
