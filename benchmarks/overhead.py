@@ -282,7 +282,7 @@ def bench_cpu(repeats: int, task_s: float, tasks: int, targets: Targets) -> dict
         control = cols[m]["control"]
         out[m]["control_raw_vs_raw"] = summary(control)
         print(f"   {'':<11} (info) control, raw / an identical raw pool, same ABBA: {cell(control, 1, 3)}; "
-              f"a ratio that far from 1 is this machine's noise, not anyone's overhead")
+              f"its distance from 1 is this machine's noise floor")
         out[m]["ours_outside_wall_ms"] = summary([x * 1e3 for x in outside[m]])
         print(f"   {'':<11} (info) warm runner.run() time outside record.wall: {cell(outside[m], 1e3, 2)} ms per run")
     return out
@@ -293,17 +293,23 @@ def _cpu_repeat(r: int, m: str, ours, raw, twin, items: list, c: dict, outside: 
     alternating who goes first."""
     from concurrency_lab.workloads import cpu
 
-    pair: dict[str, list[float]] = {"ours": [], "raw": [], "twin": []}
-
-    def warm(side: str) -> None:
+    def warm(side: str) -> float:
         if side == "ours":
             t, rec = timed(ours.run, cpu, items)
             assert rec.ok, rec.failures[:1]
             outside.append(t - rec.wall)
-        else:
-            pool = raw if side == "raw" else twin
-            t, _ = timed(lambda: list(pool.map(cpu, items)))
-        pair[side].append(t)
+            return t
+        pool = raw if side == "raw" else twin
+        return timed(lambda: list(pool.map(cpu, items)))[0]
+
+    def abba(a: str, b: str) -> tuple[float, float]:
+        """Warm runs in ABBA order (BAAB on odd repeats), each side scored by its mean:
+        a machine whose speed drifts steadily during the repeat then favours neither
+        side, as it would in a plain AB pair."""
+        times: dict[str, list[float]] = {a: [], b: []}
+        for rr in (r, r + 1):
+            alternate(rr, lambda: times[a].append(warm(a)), lambda: times[b].append(warm(b)))
+        return statistics.fmean(times[a]), statistics.fmean(times[b])
 
     def cold(side: str) -> None:
         def go():
@@ -314,18 +320,11 @@ def _cpu_repeat(r: int, m: str, ours, raw, twin, items: list, c: dict, outside: 
                 return list(pool.map(cpu, items))
         c[f"{side}_cold"].append(timed(go)[0])
 
-    # Warm runs in ABBA order (ours, raw, raw, ours; BAAB on odd repeats), each side
-    # scored by its mean: a machine whose speed drifts steadily during the repeat
-    # then favours neither side, as it would in a plain AB pair.
-    alternate(r, lambda: warm("ours"), lambda: warm("raw"))
-    alternate(r + 1, lambda: warm("ours"), lambda: warm("raw"))
-    for side in ("ours", "raw"):
-        c[f"{side}_warm"].append(statistics.fmean(pair[side]))
-    # The control, scored like the target (raw wall / other wall), in the same ABBA order.
-    pair["raw"].clear()
-    alternate(r, lambda: warm("twin"), lambda: warm("raw"))
-    alternate(r + 1, lambda: warm("twin"), lambda: warm("raw"))
-    c["control"].append(statistics.fmean(pair["raw"]) / statistics.fmean(pair["twin"]))
+    ours_s, raw_s = abba("ours", "raw")
+    c["ours_warm"].append(ours_s)
+    c["raw_warm"].append(raw_s)
+    twin_s, raw_s = abba("twin", "raw")  # the control, scored like the target: raw wall / other wall
+    c["control"].append(raw_s / twin_s)
     alternate(r, lambda: cold("ours"), lambda: cold("raw"))
 
 
