@@ -118,6 +118,13 @@ class RunRecord:
         """CPU seconds used by all tasks together."""
         return math.fsum(e.cpu for e in self.events)
 
+    @property
+    def parallelism(self) -> float:
+        """CPU seconds per wall second: how many cores the tasks kept busy at once, on average (as
+        `analysis.achieved_parallelism` computes per run). Threads under the GIL stay at or under ~1,
+        and a busy machine can only lower it, so a lesson can check it where a speedup is too noisy."""
+        return self.cpu_time / self.wall if self.wall > 0 else 0.0
+
     def overhead(self) -> dict[str, float]:
         """Where the time went, in seconds summed over tasks.
 

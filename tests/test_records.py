@@ -72,6 +72,12 @@ def test_summary_and_overhead_sum_the_events():
     assert row["failed"] == 1 and row["tasks"] == 3
 
 
+def test_parallelism_is_cpu_seconds_per_wall_second():
+    rec = synthetic()
+    assert rec.parallelism == pytest.approx((0.0999 + 0.19 + 0.1 / 3) / 0.31)
+    assert dataclasses.replace(rec, wall=0.0).parallelism == 0.0  # an empty run divides by nothing
+
+
 def test_raise_for_errors_names_the_first_failure():
     with pytest.raises(TaskFailed, match=r"1 of 3 tasks failed; task 1: ValueError: bad"):
         synthetic().raise_for_errors()

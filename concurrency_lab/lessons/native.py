@@ -269,7 +269,7 @@ def measure(label: str, fn: Callable[[Any], Any], items: list, workers: int | No
         seq.append(_wall(fn, items, "sequential", 1))
         record = _run(fn, items, "threads", n)
         thr.append(record.wall)
-        busy.append(record.cpu_time / record.wall)
+        busy.append(record.parallelism)
     return Scaling(label, len(items), n, min(seq), min(thr), repeats, max(busy))
 
 
