@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "plots": "concurrency_lab.plots",
     # facts about this machine
     "system_info": "concurrency_lab.info",
+    "info": "concurrency_lab.info",
     "config": "concurrency_lab.config",
 }
 

@@ -33,6 +33,11 @@ SHUTDOWN_GRACE_S: float = 1.0
 #: 50 ms keeps Stop prompt and costs nothing measurable while tasks finish.
 POLL_INTERVAL_S: float = 0.05
 
+#: The longest one task an explorer will run, refused before anything starts. A size
+#: meant for one workload can mean days in another (692,933 loop steps of `cpu` are
+#: 692,933 seconds of `io_sleep`); a minute is far more than any lesson needs.
+EXPLORER_MAX_TASK_S: float = 60.0
+
 #: The longest one pool start-up may take before we call it a failure:
 #: spawn on a slow laptop takes ~0.1-0.5 s per worker, this is far above it.
 STARTUP_TIMEOUT_S: float = 60.0

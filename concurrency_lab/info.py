@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -44,3 +45,71 @@ def system_info() -> dict[str, Any]:
         "small_mode": config.SMALL,
         "packages": package_versions(),
     }
+
+
+# -- the processes under this one ---------------------------------------------------
+
+#: multiprocessing's own long-lived helpers: what their command line runs -> (role, why it stays).
+PYTHON_HELPERS: dict[str, tuple[str, str]] = {
+    "multiprocessing.resource_tracker": (
+        "resource tracker",
+        "Python's own, one per program: started by the first spawn or forkserver pool (or shared memory), it "
+        "removes the semaphores and shared memory that a crashed process leaves behind. It outlives every pool "
+        "on purpose and exits with this program."),
+    "multiprocessing.forkserver": (
+        "forkserver server",
+        "Python's own, one per program: started by the first forkserver pool, it forks every later worker "
+        "from a small clean process. It stays for the next pool and exits with this program."),
+}
+
+
+@dataclass(frozen=True)
+class ChildProcess:
+    """A process started by this one (or by its children)."""
+
+    pid: int
+    role: str
+    """"resource tracker" or "forkserver server" (Python's helpers), else "worker or other"."""
+    why: str
+    """Why it is there, in plain words."""
+
+
+def child_processes(pid: int | None = None) -> list[ChildProcess]:
+    """Every process under `pid` (default: this one), naming Python's own helpers.
+
+    After a pool is closed, stopped or interrupted, its workers are gone, and
+    what may remain is at most one resource tracker and one forkserver server:
+    the same two a raw `ProcessPoolExecutor` leaves (tests/test_interrupt.py).
+    """
+    import psutil
+
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    out = []
+    for proc in children:
+        role, why = _role(proc)
+        out.append(ChildProcess(proc.pid, role, why))
+    return out
+
+
+def is_python_helper(proc: Any) -> bool:
+    """Whether a `psutil.Process` is one of multiprocessing's own helpers (not a worker it forked)."""
+    return _role(proc)[0] != "worker or other"
+
+
+def _role(proc: Any) -> tuple[str, str]:
+    import psutil
+
+    try:
+        cmd = " ".join(proc.cmdline())
+        parent = proc.parent()
+        parent_cmd = " ".join(parent.cmdline()) if parent else ""
+    except psutil.Error:
+        return "gone", "It ended while being looked at."
+    if "multiprocessing.forkserver" not in parent_cmd:  # workers forked by the server inherit its command line
+        for marker, (role, why) in PYTHON_HELPERS.items():
+            if marker in cmd:
+                return role, why
+    return "worker or other", "Not one of Python's helpers: a worker, or a process of your own."

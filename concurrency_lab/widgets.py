@@ -90,6 +90,23 @@ def _size(value: Any, name: str = "size") -> int | float | None:
     return value
 
 
+def _task_size(workload: str, size: Any, name: str = "size") -> int | float | None:
+    """`_size`, and refused when one task of `workload` would run longer than an explorer allows."""
+    from .workloads import get, seconds_per_task
+
+    if _size(size, name) is None:
+        return None
+    seconds = seconds_per_task(workload, size)
+    limit = config.EXPLORER_MAX_TASK_S
+    if seconds is not None and seconds > limit:
+        unit = get("cpu" if workload == "cpu_traced" else workload).unit
+        shown = f"{size:,}" if isinstance(size, int) else f"{size:g}"
+        raise ValueError(f"{name}: {shown} would make one {workload} task run about {seconds:,.0f} s here "
+                         f"(its size counts {unit}); an explorer runs tasks of at most {limit:g} s. "
+                         "Leave it empty for the workload's default.")
+    return size
+
+
 def _number(value: Any, name: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise ValueError(f"{name}: {value!r} is out of range; allowed: {low} to {high}")
@@ -257,7 +274,7 @@ class ScalingSettings:
         if len(pair) != 2 or pair[0] > pair[1]:
             raise ValueError(f"workers: {self.workers!r} is not a range; give (lowest, highest), "
                              f"1 <= lowest <= highest <= {config.MAX_WORKERS_CAP}")
-        _size(self.size)
+        _task_size(self.workload, self.size)
         _int(self.tasks, "tasks", 1, MAX_TASKS)
         _choice(self.mode, "mode", MODES)
         _int(self.repeats, "repeats", 1, MAX_REPEATS)
@@ -332,7 +349,7 @@ class TimelineSettings:
         _backend(self.backend)
         _int(self.workers, "workers", 1, 1 if self.backend == "sequential" else config.MAX_WORKERS_CAP)
         _choice(self.workload, "workload", TIMELINE_WORKLOADS)
-        _size(self.size)
+        _task_size(self.workload, self.size)
         _int(self.tasks, "tasks", 1, MAX_TASKS)
 
 
@@ -413,7 +430,8 @@ class GranularitySettings:
         _choice(self.backend, "backend", _accepted(sequential=False))
         _int(self.workers, "workers", 1, config.MAX_WORKERS_CAP)
         _choice(self.workload, "workload", ("cpu", "tiny"))
-        _ints(tuple(self.sizes), "sizes", 1, 10**8)
+        for size in _ints(tuple(self.sizes), "sizes", 1, 10**8):
+            _task_size(self.workload, size, "sizes")
         _int(self.tasks, "tasks", 1, MAX_TASKS)
         _ints(tuple(self.chunksizes), "chunksizes", 1, self.tasks)
 
@@ -979,6 +997,8 @@ class Panel:
         self._lock = threading.Lock()
         self.run_button.on_click(self.on_run)
         self.stop_button.on_click(self.on_stop)
+        if "workload" in self.controls and "size" in self.controls:
+            self.controls["workload"].observe(self.on_workload, names="value")
         buttons = w.HBox([self.run_button, self.stop_button, self.progress, self.status])
         self.root = w.VBox([w.HTML(self.note), w.HBox(list(self.controls.values()),
                                                       layout=w.Layout(flex_flow="row wrap")),
@@ -1016,6 +1036,10 @@ class Panel:
         self.model.start(progress=self._on_progress)
         threading.Thread(target=self._paint_until_done, name="concurrency-lab-painter", daemon=True).start()
         return True
+
+    def on_workload(self, _change: Any = None) -> None:
+        """A size belongs to one workload (loop steps, seconds, bytes): a new workload starts from its default."""
+        self.controls["size"].value = ""
 
     def on_stop(self, _button: Any = None) -> None:
         """Ask the run to stop; returns at once (the painter reports when it has)."""

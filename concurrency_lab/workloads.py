@@ -40,9 +40,22 @@ def tiny(x: int) -> int:
 # -- I/O-bound ---------------------------------------------------------------
 
 
+#: The longest single `time.sleep` a waiting workload makes. A thread blocked in
+#: one sleep cannot be interrupted (runners/_cancel.py), so Stop could wait
+#: this long; a shorter slice wakes sleeping threads more often for nothing.
+SLEEP_SLICE_S = 0.5
+
+
 def io_sleep(seconds: float) -> float:
-    """Wait without using the CPU (the GIL is released while sleeping)."""
-    time.sleep(seconds)
+    """Wait without using the CPU (the GIL is released while sleeping).
+
+    A wait longer than `SLEEP_SLICE_S` is made of several sleeps, so Stop can end it.
+    """
+    end = time.perf_counter() + seconds
+    remaining = seconds
+    while remaining > 0:
+        time.sleep(min(remaining, SLEEP_SLICE_S))
+        remaining = end - time.perf_counter()
     return seconds
 
 
@@ -83,16 +96,25 @@ async def io_http_async(size: int = 0, *, url: str, timeout: float = 10.0) -> in
 
 
 def io_file(size: int) -> int:
-    """Write `size` bytes to a temp file, fsync it to disk, and read it back."""
-    data = os.urandom(min(size, 1 << 16)) * (size // (1 << 16) + 1)
+    """Write `size` bytes to a temp file, fsync it to disk, and read it back.
+
+    In `BLOCK`-sized pieces of data made once per process: memory stays
+    small whatever the size, and Stop can end a long task between pieces.
+    """
+    block = _block()
     fd, path = tempfile.mkstemp(prefix="concurrency-lab-")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data[:size])
+            for first in range(0, size, BLOCK):
+                fh.write(block[:min(BLOCK, size - first)])
             fh.flush()
             os.fsync(fh.fileno())
-        with open(path, "rb") as fh:
-            return len(fh.read())
+        read = 0
+        buf = bytearray(BLOCK)
+        with open(path, "rb", buffering=0) as fh:
+            while n := fh.readinto(buf):
+                read += n
+        return read
     finally:
         os.unlink(path)
 
@@ -101,6 +123,26 @@ def io_file(size: int) -> int:
 
 GIL_RELEASE_KINDS = ("sha256", "zlib", "numpy")
 
+#: The data hashed, compressed and written is this block, made once per process and fed
+#: again and again: building a fresh buffer in every task (a `bytes` of `size`, with the
+#: GIL held) took as long as hashing it, and capped 2 threads near 1.3x
+#: (benchmarks/gil_release.py measures threads on it against raw threads on a prebuilt buffer).
+BLOCK = 1 << 20
+
+
+@functools.cache
+def _block() -> bytes:
+    """`BLOCK` bytes, the same in every process: a repeating 0..255 pattern."""
+    return bytes(range(256)) * (BLOCK // 256)
+
+
+def _pieces(size: int, piece: int) -> Iterator[memoryview]:
+    """`size` bytes of `_block()` as views of at most `piece` bytes (no copy)."""
+    view = memoryview(_block())
+    step = min(piece or BLOCK, BLOCK)
+    for first in range(0, size, step):
+        yield view[:min(step, size - first)]
+
 
 def gil_release(size: int, kind: str = "sha256", piece: int = 0) -> int:
     """Native work that lets other threads run while it computes.
@@ -108,21 +150,17 @@ def gil_release(size: int, kind: str = "sha256", piece: int = 0) -> int:
     sha256 / zlib over `size` bytes; numpy: a size x size matrix product with
     BLAS pinned to one thread (so threads, not BLAS, provide the parallelism).
     With `piece` > 0, sha256 is fed in pieces of that many bytes: under 2048
-    bytes hashlib keeps the GIL, so the same hash no longer scales.
+    bytes hashlib keeps the GIL, so the same hash no longer scales. The bytes
+    come from one block made before (see `BLOCK`).
     """
     if kind == "sha256":
-        data = b"\x5a" * size
         h = hashlib.sha256()
-        if piece:
-            view = memoryview(data)
-            for i in range(0, size, piece):
-                h.update(view[i:i + piece])
-        else:
-            h.update(data)
+        for view in _pieces(size, piece):
+            h.update(view)
         return len(h.digest())
     if kind == "zlib":
-        data = bytes(range(256)) * (size // 256 + 1)
-        return len(zlib.compress(data[:size], 6))
+        c = zlib.compressobj(6)
+        return sum(len(c.compress(view)) for view in _pieces(size, BLOCK)) + len(c.flush())
     if kind == "numpy":
         return _numpy_matmul(size)
     raise ValueError(f"kind: unknown {kind!r}; choose one of: {', '.join(GIL_RELEASE_KINDS)}")
@@ -312,6 +350,28 @@ def calibrate(name: str, target_seconds: float, *, clock: Callable[[], float] = 
     if key not in _CALIBRATED:
         _CALIBRATED[key] = _scale(w.fn, _start_size(name), target_seconds, clock)
     return _CALIBRATED[key]
+
+
+#: Target of the calibration `seconds_per_task` scales from: long enough to time, short enough to be cheap.
+_RATE_PROBE_S = 0.05
+
+
+def seconds_per_task(name: str, size: Any) -> float | None:
+    """About how long one task of workload `name` at `size` takes here; None where size is not a cost.
+
+    From the calibration (`calibrate`), so the first call for a workload
+    costs a few of its tasks of ~50 ms. `cpu_traced` counts as `cpu`.
+    """
+    if name == "cpu_traced":
+        name = "cpu"
+    w = get(name)
+    if name in _NOT_SCALABLE or w.kind == "fault" and name not in _SIZE_IS_SECONDS:
+        return None
+    if name in _SIZE_IS_SECONDS:
+        return float(size)
+    if name == "mixed":
+        return 0.01 + size * _RATE_PROBE_S / calibrate("cpu", _RATE_PROBE_S)
+    return size * _RATE_PROBE_S / calibrate(name, _RATE_PROBE_S)
 
 
 def _start_size(name: str) -> int:

@@ -10,23 +10,14 @@ from __future__ import annotations
 import psutil
 
 from concurrency_lab import config
-
-#: Long-lived helpers multiprocessing starts once per session on purpose.
-_MP_HELPERS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
+from concurrency_lab.info import is_python_helper
 
 BACKENDS = ["sequential", "threads", "asyncio"] + [f"processes:{m}" for m in config.available_start_methods()]
 
 
 def _is_helper(proc: psutil.Process) -> bool:
-    """The forkserver and resource tracker themselves, not the workers the forkserver forks
-    (those inherit its command line, so the parent tells them apart)."""
-    try:
-        cmd = " ".join(proc.cmdline())
-        parent = proc.parent()
-        parent_cmd = " ".join(parent.cmdline()) if parent else ""
-    except psutil.Error:
-        return True  # already gone
-    return any(h in cmd for h in _MP_HELPERS) and "multiprocessing.forkserver" not in parent_cmd
+    """The forkserver and resource tracker themselves (long-lived on purpose), or a process already gone."""
+    return is_python_helper(proc)
 
 
 def make(spec: str, max_workers: int = 2):

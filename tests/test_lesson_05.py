@@ -96,7 +96,9 @@ def test_round_trip_verdict_from_hand_made_rows():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_round_trips_under_every_start_method(method):
-    report = lessons.round_trips(sizes=(comm.KB, comm.MB), repeats=2, start_method=method)
+    # Best of 5, as the lesson measures: with 2, one busy spell on a loaded machine slowed the thread's
+    # 1 kB trip enough to bring the ratio under 2x (the loaded CI pass, .ci/loaded).
+    report = lessons.round_trips(sizes=(comm.KB, comm.MB), repeats=5, start_method=method)
     assert report.start_method == method and [r.nbytes for r in report.rows] == [comm.KB, comm.MB]
     assert report.verdict().splitlines()[0].endswith("at every size: True"), repr(report)
 

@@ -74,8 +74,11 @@ cells = [
     code("lessons.hung_run(\"processes\", task_timeout=0.5)"),
     code("lessons.hung_run(\"threads\", task_timeout=0.5)"),
     md("Both runs return promptly, but look at the last line for threads: **a thread cannot be killed** from "
-       "outside. The run gave up on it, yet it keeps running in the background until its task ends on its "
-       "own (here the hang was made short on purpose). A worker process is simply killed.\n\n"
+       "outside. All Python offers is to raise an exception inside it (`PyThreadState_SetAsyncExc`), and on a "
+       "timeout or Stop the runner does: the exception lands at the thread's next Python instruction, so a "
+       "task looping in Python ends at once. This one is blocked inside a single C call (one `time.sleep`), "
+       "so it keeps running in the background until that call returns (here the hang was made short on "
+       "purpose). A worker process is simply killed.\n\n"
        "`stop=` takes a `threading.Event`; setting it ends the run the same way (the explorers' Stop button "
        "sets one). Here a timer presses Stop:"),
     code("lessons.stop_after(0.3, \"processes\")"),
@@ -90,6 +93,17 @@ cells = [
        "finishes on its own. `tests/test_interrupt.py` checks this for every backend, within 2 s, four times "
        "in one kernel. The slice and the grace given to a worker before it is killed:"),
     code("cl.config.POLL_INTERVAL_S, cl.config.SHUTDOWN_GRACE_S"),
+    md("**Right after an interrupt**, run the next cell calmly. When a cell ends in an error (`KeyboardInterrupt` "
+       "included), the kernel first answers it, then for a moment skips every cell that reaches it: that is how "
+       "*Run All* stops at the first error (ipykernel's `stop_on_error`). A cell sent in that instant comes back "
+       "*aborted* and does not run; run it again.\n\n"
+       "**What stays behind.** After a process run ends (normally, by Stop, or by Ctrl-C) its workers are gone, "
+       "but `ps` may still show one or two Python processes under your kernel. They are Python's own helpers, "
+       "one of each per program, shared by every pool and ended with the kernel; a raw `ProcessPoolExecutor` "
+       "leaves the same ones (`tests/test_interrupt.py` checks both). The runs above used the default start "
+       "method; here is every process now under this kernel:"),
+    code("for role, why in sorted({(child.role, child.why) for child in cl.info.child_processes()}):\n"
+         "    print(f\"{role}: {why}\\n\")"),
     md("### Exercise\n\n"
        "Six tasks: five quick ones, then one that calls `os.abort()` a moment later, like a C library hitting "
        "a bug. Pick the backend that keeps the Python doing the run alive **and** still returns the five "
@@ -106,7 +120,8 @@ cells = [
        "- Processes isolate crashes, threads do not (measured above); a process pool still breaks as a whole, "
        "so rerun its failed tasks.\n"
        "- Bound every run with `timeout=` or `task_timeout=`; Stop and Ctrl-C end a run promptly. Worker "
-       "processes are killed; threads cannot be, and finish on their own.\n\n"
+       "processes are killed; a thread cannot be, and at best is interrupted at its next Python "
+       "instruction.\n\n"
        "Next: **08 · Mixed workloads**."),
 ]
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import config
-from ..workloads import crash, hang
+from ..workloads import crash
 from ._feedback import Feedback
 
 __all__ = ['work_or_crash', 'TaskErrors', 'exception_in_tasks', 'WorkerDeaths', 'dying_workers',
@@ -456,11 +456,14 @@ _RUNNING: set[str] = set()
 
 
 def _hang_marked(job: tuple[str, float]) -> float:
-    """`workloads.hang(seconds)`, noting while it runs (under `token`) in this process's `_RUNNING`."""
+    """Hang for `seconds` in one blocking C call (`time.sleep`), noting while it runs (under `token`) in
+    this process's `_RUNNING`. One call on purpose: the exception a runner raises in a thread to end its
+    task (runners/_cancel.py) lands only at the thread's next Python instruction, after the call returns."""
     token, seconds = job
     _RUNNING.add(token)
     try:
-        return hang(seconds)
+        time.sleep(seconds)
+        return seconds
     finally:
         _RUNNING.discard(token)
 
@@ -468,8 +471,8 @@ def _hang_marked(job: tuple[str, float]) -> float:
 def hung_run(backend: str = "processes", *, task_timeout: float | None = None, timeout: float | None = None,
              stop_after_s: float | None = None, hang_s: float = 2.0, start_method: str | None = None) -> LimitRun:
     """Two tasks that hang on `backend`, ended by `task_timeout=`, `timeout=` or a Stop event that a timer
-    sets `stop_after_s` seconds after the tasks start. Threads cannot be killed: their hang lasts `hang_s`
-    (keep it short). The pool is started and warmed first, so only the limit is timed."""
+    sets `stop_after_s` seconds after the tasks start. Threads cannot be killed, and the exception raised
+    in them waits for their one `time.sleep` to return: their hang lasts `hang_s` (keep it short). The pool is started and warmed first, so only the limit is timed."""
     from ..runners import make_runner
 
     limits = [x for x in (task_timeout, timeout, stop_after_s) if x is not None]

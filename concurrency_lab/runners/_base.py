@@ -31,6 +31,7 @@ import itertools
 import operator
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError, Future
 from time import perf_counter_ns
@@ -83,6 +84,17 @@ class _Limits:
             raise RunStopped("timeout: the run's time limit passed before this task finished")
         if self.task_timeout_ns is not None:
             self._check_tasks(now)
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to `seconds` (less when the deadline comes first); True once Stop or the deadline ends the run."""
+        if self.deadline is not None:
+            seconds = max(min(seconds, (self.deadline - perf_counter_ns()) / 1e9), 0.0)
+        if self.stop is not None:
+            if self.stop.wait(seconds):
+                return True
+        else:
+            time.sleep(seconds)
+        return self.deadline is not None and perf_counter_ns() > self.deadline
 
     def _check_tasks(self, now: int) -> None:
         futures = self.futures
@@ -217,6 +229,10 @@ class Runner:
         """Return once every worker has started and run `ready(module=module)` (pool backends)."""
         raise NotImplementedError
 
+    def _stoppable(self, target: Callable, limits: _Limits) -> Callable:
+        """`target`, or a wrapper that lets Stop and timeouts end it while it runs (threads; see `_cancel`)."""
+        return target
+
     def _submitter(self, target: Callable) -> Callable[[Any], Future]:
         """A one-argument callable that submits `target(item)` as a timed task.
 
@@ -308,6 +324,7 @@ class Runner:
         return EventStream(self, fn, items, kwargs)
 
     def _execute(self, target: Callable, items: list, chunksize: int, col: _Collector, limits: _Limits) -> None:
+        target = self._stoppable(target, limits)
         futures: list[Future] = limits.futures
         limits.chunksize = chunksize
         stamps: list[int] = []  # submit times, one per future

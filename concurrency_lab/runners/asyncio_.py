@@ -6,7 +6,8 @@ how many tasks are in flight: each task holds one of `max_workers` slots, and
 its event's `thread_id` is that slot number (every task shares the loop's thread). Workloads with a coroutine twin
 (`io_sleep`, `io_http`) use it; a coroutine function is awaited; a plain
 function is called inside the loop and blocks it - which is the lesson:
-asyncio overlaps waiting, never computing.
+asyncio overlaps waiting, never computing. On Stop, such a blocking call is
+ended at its next bytecode (`_cancel`), so the loop can close in time.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .. import config
 from .._worker import _describe
 from ..workloads import async_twin
 from ._base import Runner
+from ._cancel import TaskCancelled, TaskGuard
 
 
 class AsyncioRunner(Runner):
@@ -34,9 +36,23 @@ class AsyncioRunner(Runner):
         # any cancel we schedule; a flag read directly lets them all bow out at once.
         self._closing = threading.Event()
         loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="concurrency-lab-asyncio", daemon=True)
+        made = threading.Event()
+        thread = threading.Thread(target=self._serve, args=(loop, made), name="concurrency-lab-asyncio",
+                                  daemon=True)
         thread.start()
+        made.wait(config.STARTUP_TIMEOUT_S)
         return loop, thread
+
+    def _serve(self, loop: asyncio.AbstractEventLoop, made: threading.Event) -> None:
+        """The loop's thread. Its guard lets Stop end a plain function that blocks the loop."""
+        guard = self._guard = TaskGuard()
+        made.set()
+        try:
+            loop.run_forever()
+        except TaskCancelled:
+            pass  # it arrived just after the blocking call returned: the loop is being closed anyway
+        finally:
+            guard.close()
 
     def _warm_up(self) -> None:
         async def make_slots() -> asyncio.Queue:
@@ -53,7 +69,10 @@ class AsyncioRunner(Runner):
         self._closing.set()
         if loop.is_running():
             loop.call_soon_threadsafe(_cancel_all_and_stop, loop)
-            thread.join(config.SHUTDOWN_GRACE_S * 2)
+            thread.join(config.POLL_INTERVAL_S)
+            if thread.is_alive() and kill:  # a plain function blocks the loop: end it (see `_cancel`)
+                self._guard.cancel()
+            thread.join(config.SHUTDOWN_GRACE_S)
         if not thread.is_alive():
             loop.close()
 
@@ -86,17 +105,22 @@ class AsyncioRunner(Runner):
             for item in chunk:
                 if closing.is_set():
                     raise asyncio.CancelledError
-                outcomes.append(await _call_timed_async(target, item, slot, self._task_timeout))
+                outcomes.append(await _call_timed_async(target, item, slot, self._task_timeout, self._guard))
         finally:
             self._slots.put_nowait(slot)
         return outcomes[0] if len(chunk) == 1 else outcomes
 
 
-async def _call_timed_async(fn: Callable, item: Any, slot: int, timeout: float | None = None) -> tuple:
+async def _call_timed_async(fn: Callable, item: Any, slot: int, timeout: float | None,
+                            guard: TaskGuard) -> tuple:
     c0 = thread_time_ns()
     t0 = perf_counter_ns()
     try:
-        result = fn(item)
+        guard.inside = threading.get_ident()
+        try:
+            result = fn(item)  # a plain function runs here, blocking the loop; a coroutine function only starts
+        finally:
+            guard.inside = None
         if inspect.isawaitable(result):
             result = await (result if timeout is None else asyncio.wait_for(result, timeout))
     except TimeoutError:

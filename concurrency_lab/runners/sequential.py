@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from time import perf_counter_ns
 
+from .. import config
 from .._worker import call_timed
-from ._base import Runner, _Collector, _Limits
+from ._base import Runner, RunStopped, _Collector, _Limits
+from ._cancel import TaskCancelled, TaskGuard
 from .validate import check_int
 
 
 class SequentialRunner(Runner):
     """No pool at all: what every speedup is measured against.
 
-    Stop, a timeout and Ctrl-C take effect between tasks.
+    Ctrl-C reaches the task itself. Stop and a timeout end the task that is
+    running, at its next Python bytecode (see `_cancel`): a watchdog thread
+    raises `TaskCancelled` inside it. A run with neither is the plain loop.
     """
 
     backend = "sequential"
@@ -24,14 +30,50 @@ class SequentialRunner(Runner):
 
     def _check_task_timeout(self, task_timeout: float | None) -> float | None:
         if task_timeout is not None:
-            raise ValueError("task_timeout: the sequential backend runs tasks in your own thread and cannot stop one; "
-                             "use timeout= (checked between tasks), or the threads or processes backend")
+            raise ValueError("task_timeout: the sequential backend runs tasks in your own thread, one after "
+                             "another; use timeout= for the whole run, or the threads or processes backend")
         return None
 
     def _execute(self, target: Callable, items: list, chunksize: int, col: _Collector, limits: _Limits) -> None:
-        for index, item in enumerate(items):
-            submitted = perf_counter_ns()
-            outcome = call_timed(target, item)
-            col.add(index, submitted, outcome, perf_counter_ns())
-            if limits.active:
+        if not limits.active:
+            for index, item in enumerate(items):
+                submitted = perf_counter_ns()
+                outcome = call_timed(target, item)
+                col.add(index, submitted, outcome, perf_counter_ns())
+            return
+        guard = _watch(limits)
+        me = threading.get_ident()
+        try:
+            for index, item in enumerate(items):
+                submitted = perf_counter_ns()
+                guard.inside = me
+                outcome = call_timed(target, item)
+                guard.inside = None
+                col.add(index, submitted, outcome, perf_counter_ns())
                 limits.check()
+        except TaskCancelled:
+            limits.check()  # raises RunStopped, saying whether Stop or the deadline ended the task
+            raise RunStopped("cancelled: the run was stopped before this task finished") from None
+        finally:
+            guard.close()
+
+
+def _watch(limits: _Limits) -> TaskGuard:
+    """A guard for the calling thread, and a daemon thread that cancels its task when the run must end.
+
+    The watchdog looks every POLL_INTERVAL_S and leaves once it has sent
+    the exception or the guard is closed, so it outlives its run by at most
+    that long. Between two tasks there is nothing to cancel: the loop's own
+    `limits.check()` ends the run there, or the next task is cancelled.
+    """
+    guard = TaskGuard()
+
+    def watch() -> None:
+        while not guard.closed:
+            if limits.wait(config.POLL_INTERVAL_S):
+                if guard.cancel():
+                    return
+                time.sleep(config.POLL_INTERVAL_S / 10)
+
+    threading.Thread(target=watch, name="concurrency-lab-watchdog", daemon=True).start()
+    return guard

@@ -180,11 +180,28 @@ def set_control(panel: Any, description: str, value: str) -> None:
     field.blur()
 
 
+def choose(panel: Any, description: str, option: str) -> None:
+    """Pick `option` in the drop-down labelled `description`, as a learner would."""
+    box = panel.locator(".widget-inline-hbox", has=panel.page.locator("label", has_text=re.compile(f"^{description}$")))
+    box.locator("select").select_option(option)
+
+
+def control_value(panel: Any, description: str) -> str:
+    box = panel.locator(".widget-inline-hbox", has=panel.page.locator("label", has_text=re.compile(f"^{description}$")))
+    return box.locator("input").first.input_value()
+
+
 def press_stop_midway(page: Any, panel: Any) -> tuple[str, float]:
     """Make the run long, press Run, wait until it is running, press Stop; return the status and the
     seconds from pressing Stop until Run is enabled again."""
     control, value = LONG_RUN[kind_of(panel)]
     set_control(panel, control, value)
+    return press_run_then_stop(page, panel)
+
+
+def press_run_then_stop(page: Any, panel: Any) -> tuple[str, float]:
+    """Press Run, wait until it is running, press Stop; return the status and the seconds from pressing
+    Stop until Run is enabled again."""
     panel.scroll_into_view_if_needed()
     panel.locator("button.cl-run").click()
     # Either the run starts (Stop enabled) or the panel refuses it (its status changes to the reason).

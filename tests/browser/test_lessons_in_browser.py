@@ -12,15 +12,19 @@ import pytest
 from labserver import NOTEBOOKS
 from notebook_page import (
     broken_images,
+    choose,
     code_cells,
+    control_value,
     errors,
     explorers,
     kind_of,
     open_notebook,
     press_run,
+    press_run_then_stop,
     press_stop_midway,
     run_all,
     screenshot_whole,
+    set_control,
     wait_widgets_rendered,
     widget_outputs,
 )
@@ -58,6 +62,25 @@ def test_lesson_runs_in_jupyterlab(page, lab, shots, notebook):
         print(f"{notebook} {kind}: Run {run.seconds:.1f} s, Stop took {seconds:.2f} s")
     assert errors(page) == [], f"{notebook}: an explorer wrote an error"
     print(f"{notebook}: {code_cells(page)} code cells, {widgets} widgets, {panels.count()} explorers")
+
+
+@pytest.mark.browser
+def test_a_new_workload_blanks_the_size_and_stop_is_prompt(page, lab):
+    """Lesson 02's explorer opens with the CPU calibration in its size box. A learner who switches the
+    workload to io_sleep must not get tasks that sleep that many seconds: the box is blanked (io_sleep's
+    own default), and Stop gives the panel back within 2 s (issue 13)."""
+    open_notebook(page, lab, "02_cpu_bound_and_the_gil.ipynb")
+    run_all(page)
+    panel = page.locator(".cl-explorer.cl-ScalingExplorer").first
+    assert control_value(panel, "size") != ""  # the calibration
+    choose(panel, "workload", "io_sleep")
+    page.wait_for_function("el => el.value === ''", arg=panel.locator(".widget-inline-hbox", has=page.locator(
+        "label", has_text="size")).locator("input").first.element_handle(), timeout=10_000)
+    set_control(panel, "repeats", "20")
+    status, seconds = press_run_then_stop(page, panel)
+    assert status.startswith("stopped"), status
+    assert seconds < 2.0, f"Stop took {seconds:.2f} s to give the panel back"
+    print(f"workload switched to io_sleep, size blanked; Stop took {seconds:.2f} s")
 
 
 def test_every_explorer_is_in_a_lesson():
