@@ -30,14 +30,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/plots.py
 
-## make lessons: rebuild every notebook from tools/notebook_*.py and execute it (SMALL mode, as CI checks it)
+## make lessons: sync each notebooks/NN_topic.md into its .ipynb (jupytext), execute it (SMALL mode, as CI checks it), sync again
 lessons: $(STAMP)
-	for builder in tools/notebook_*.py; do $(BIN)/python $$builder || exit 1; done
-	cd notebooks && for nb in [0-9][0-9]_*.ipynb; do \
-		CONCURRENCY_LAB_SMALL=1 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $$nb || exit 1; done
+	cd notebooks && for md in [0-9][0-9]_*.md; do ../$(BIN)/jupytext --sync $$md || exit 1; done
+	cd notebooks && for md in [0-9][0-9]_*.md; do \
+		CONCURRENCY_LAB_SMALL=1 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $${md%.md}.ipynb || exit 1; \
+		../$(BIN)/jupytext --sync $$md || exit 1; done
 
 lint: $(STAMP)
-	$(BIN)/ruff check concurrency_lab tests benchmarks tools conftest.py
+	$(BIN)/ruff check concurrency_lab tests benchmarks conftest.py
 
 clean:
 	rm -rf $(VENV) .venv-py3.* .pytest_cache artifacts

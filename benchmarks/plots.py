@@ -1,7 +1,7 @@
 """How long a dashboard waits to redraw the timeline and activity plots of 1,000 tasks.
 
 A live dashboard redraws after every few events, so a redraw must take at most
-50 ms. The headline is `plots.LiveTimeline`, the figure a widget keeps: timed
+50 ms. The headline is `live.LiveTimeline`, the figure a widget keeps: timed
 from the new data (the per-task frame and the `gil_activity` intervals, both
 already made) to PNG bytes an `ipywidgets.Image` shows, at 100 dpi (1000 x 1000
 px): `live.update(df, intervals).png()`. Turning records into those frames
@@ -38,6 +38,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from concurrency_lab import analysis, plots  # noqa: E402
+from concurrency_lab.live import LiveTimeline  # noqa: E402
 from concurrency_lab.records import RunRecord, TaskEvent, records_to_dataframe  # noqa: E402
 
 TARGET_MS = 50.0
@@ -107,11 +108,11 @@ class Variant:
 
 
 class LiveVariant:
-    """`plots.LiveTimeline`: new data to PNG bytes (or to the RGBA canvas only, `png=False`)."""
+    """`live.LiveTimeline`: new data to PNG bytes (or to the RGBA canvas only, `png=False`)."""
 
     def __init__(self, df, intervals, *, blit: bool = True, png: bool = True, dpi: float = 100.0) -> None:
         self.df, self.intervals, self.blit, self.png = df, intervals, blit, png
-        self.live = plots.LiveTimeline(dpi=dpi)
+        self.live = LiveTimeline(dpi=dpi)
         self.frame = self.live.update(df, intervals).png()  # warm-up: lays the figure out
         self.times: list[float] = []
 
@@ -127,12 +128,12 @@ class LiveVariant:
         return statistics.median(self.times)
 
 
-def replay(df, intervals, frames: int) -> tuple[list[float], plots.LiveTimeline, bytes]:
+def replay(df, intervals, frames: int) -> tuple[list[float], LiveTimeline, bytes]:
     """A run shown as it goes: `frames` updates of a new LiveTimeline, each with
     the first k tasks (k from n/frames to n) and their intervals, the run's
     wall time being its last task's end so far; each timed to PNG bytes."""
     n, times = int(df["index"].max()) + 1, []
-    live, frame = plots.LiveTimeline(), b""
+    live, frame = LiveTimeline(), b""
     for k in np.linspace(n / frames, n, frames).round().astype(int):
         part = df[df["index"] < k]
         part = part.assign(wall=part["end"].max())

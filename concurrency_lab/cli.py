@@ -129,9 +129,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def config_cores() -> int:
-    from .records import _usable_cores
+    from .info import usable_cores
 
-    return _usable_cores()
+    return usable_cores()
 
 
 def _progress(done: int, total: int, rec: Any) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 from . import config
 from .api import resolve, workload_fn
 from .records import RunRecord
-from .runners import RUNNERS, make_runner
-from .runners.validate import check_choice, check_int, check_start_method
+from .runners import make_runner, parse_backend
+from .runners.validate import check_choice, check_int
 from .workloads import get as get_workload
 
 #: How total work grows with workers: "fixed" total (Amdahl, strong scaling)
@@ -34,19 +34,6 @@ class Point:
     workload: str
     repeat: int
     tasks: int
-
-
-def parse_backend(spec: str) -> tuple[str, str | None]:
-    """"processes:spawn" -> ("processes", "spawn"); "threads" -> ("threads", None)."""
-    if not isinstance(spec, str):
-        raise TypeError(f"backends: expected names like 'threads' or 'processes:spawn', got {spec!r}")
-    backend, _, method = spec.partition(":")
-    check_choice(backend, "backend", RUNNERS)
-    if method:
-        if backend != "processes":
-            raise ValueError(f"backend: only processes takes a start method, not {spec!r}")
-        return backend, check_start_method(method)
-    return backend, (check_start_method(None) if backend == "processes" else None)
 
 
 def plan(backends: Sequence[str], workers: Sequence[int], workloads: Sequence[str], *, repeats: int = 1,

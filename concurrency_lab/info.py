@@ -1,7 +1,12 @@
-"""Facts about this machine and interpreter, as lessons and the CLI show them."""
+"""Facts about this machine and interpreter: one place for each, used by records, lessons and the CLI.
+
+Light on purpose (the standard library; psutil only inside a function): every
+record reads these, and worker processes import `records`.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import sys
@@ -10,7 +15,54 @@ from importlib import metadata
 from typing import Any
 
 from . import config
-from .records import _gil_enabled, _physical_cores, _usable_cores, machine_description
+
+
+def gil_enabled() -> bool:
+    """Whether this interpreter runs with the GIL (False on a free-threaded build with it off)."""
+    check = getattr(sys, "_is_gil_enabled", None)  # 3.13+
+    return bool(check()) if check else True
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: the affinity mask where the OS has one (a container's limit, `taskset`)."""
+    if hasattr(os, "process_cpu_count"):  # 3.13+
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def logical_cores() -> int:
+    """Logical CPUs the machine has, usable or not."""
+    return os.cpu_count() or 1
+
+
+@functools.cache  # psutil scans /sys (~0.5 ms): once per process is enough
+def physical_cores() -> int:
+    """Physical cores (hyper-threads counted once), or the logical count where psutil cannot tell."""
+    try:
+        import psutil
+
+        return psutil.cpu_count(logical=False) or logical_cores()
+    except Exception:  # psutil missing or unsupported platform
+        return logical_cores()
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@functools.cache
+def machine_description() -> str:
+    """One line naming the OS and CPU model, stored with every record."""
+    return f"{platform.system()} {platform.machine()}, {_cpu_model()}"
 
 #: Packages whose versions matter to the lessons (read from metadata: nothing is imported).
 KEY_PACKAGES = ("cloudpickle", "psutil", "numpy", "threadpoolctl", "pandas", "matplotlib", "ipywidgets",
@@ -34,11 +86,11 @@ def system_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "executable": sys.executable,
-        "gil_enabled": _gil_enabled(),
+        "gil_enabled": gil_enabled(),
         "platform": machine_description(),
-        "cores_logical": os.cpu_count() or 1,
-        "cores_physical": _physical_cores(),
-        "cores_usable": _usable_cores(),
+        "cores_logical": logical_cores(),
+        "cores_physical": physical_cores(),
+        "cores_usable": usable_cores(),
         "affinity": affinity,
         "default_start_method": config.default_start_method(),
         "start_methods": list(config.available_start_methods()),

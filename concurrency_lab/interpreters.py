@@ -23,18 +23,16 @@ import os
 import re
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
+from .children import ChildResult, run_child
 from .records import RunRecord, load_records
 
 #: concurrency_lab's own floor (pyproject's requires-python).
@@ -51,9 +49,6 @@ PROBE_TIMEOUT_S = 30.0
 #: Default limit for a whole child sweep. A small sweep takes seconds; the
 #: limit exists so that a hung child can never hang a notebook or CI.
 SWEEP_TIMEOUT_S = 600.0
-
-#: After killing a child's process group, how long to wait for its pipes to close.
-KILL_GRACE_S = 5.0
 
 #: python3.13, python3.14t: the names versioned Pythons are installed under.
 _NAME = re.compile(r"^python3\.(\d+)(t?)$")
@@ -213,7 +208,7 @@ def _check_executable(python: str | os.PathLike) -> str:
     return path
 
 
-def _parse_probe(path: str, done: subprocess.CompletedProcess) -> dict:
+def _parse_probe(path: str, done: ChildResult) -> dict:
     for line in reversed(done.stdout.splitlines()):
         if line.startswith(_MARK):
             return json.loads(line[len(_MARK):])
@@ -409,51 +404,19 @@ def _tagged(rec: RunRecord, free_threaded: bool) -> RunRecord:
 # -- children that never outlive their time -------------------------------------
 
 def _run_child(cmd: list[str], *, env: dict[str, str], cwd: str, timeout: float, what: str,
-               stop: threading.Event | None = None) -> subprocess.CompletedProcess | None:
-    """Run `cmd` in its own process group and return its output, or None if `stop` was set.
-
-    Past `timeout` (InterpreterTimeout), on `stop`, or on any exception here
-    (Ctrl-C included) the whole group is killed and reaped first. The output is
-    read until every process holding the pipes (workers, forkserver) has exited,
-    so a normal return leaves nothing running either.
-    """
+               stop: threading.Event | None = None) -> ChildResult | None:
+    """Run `cmd` (`children.run_child`: its whole process group is killed on a timeout, Stop or Ctrl-C)
+    and return what it did, or None if `stop` was set; past `timeout`, raise InterpreterTimeout."""
     try:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, errors="replace",
-                                start_new_session=os.name == "posix")
+        done = run_child(cmd, env=env, cwd=cwd, timeout=timeout, stop=stop)
     except OSError as exc:
         raise InterpreterError(f"{what}: could not start {cmd[0]} ({exc})") from None
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            try:
-                out, err = proc.communicate(timeout=min(config.POLL_INTERVAL_S, max(deadline - time.monotonic(), 0)))
-                return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-            except subprocess.TimeoutExpired:
-                if stop is not None and stop.is_set():
-                    _kill_group(proc)
-                    return None
-                if time.monotonic() >= deadline:
-                    raise InterpreterTimeout(f"{what} ran past its {timeout:g} s limit; it was killed, "
-                                             "with every process it started") from None
-    except BaseException:
-        _kill_group(proc)
-        raise
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    """SIGKILL the child and everything in its process group, then reap it (bounded)."""
-    try:
-        if os.name == "posix":
-            os.killpg(proc.pid, signal.SIGKILL)  # the group id is the child's pid (start_new_session)
-        else:
-            proc.kill()
-    except (ProcessLookupError, PermissionError):
-        pass  # already gone
-    try:
-        proc.communicate(timeout=KILL_GRACE_S)
-    except (subprocess.TimeoutExpired, ValueError):
-        pass
+    if done.stopped:
+        return None
+    if done.timed_out:
+        raise InterpreterTimeout(f"{what} ran past its {timeout:g} s limit; it was killed, "
+                                 "with every process it started")
+    return done
 
 
 def _tail(text: str, lines: int = 8) -> str:

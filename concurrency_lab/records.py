@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import functools
 import io
 import json
 import math
 import os
 import platform
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from . import info
 
 #: Bump when a field is added or changes meaning; `load_records` refuses newer files.
 SCHEMA_VERSION = 1
@@ -91,11 +91,11 @@ class RunRecord:
     that builds the same tuple the first time it is read."""
     python_version: str = field(default_factory=platform.python_version)
     implementation: str = field(default_factory=platform.python_implementation)
-    gil_enabled: bool = field(default_factory=lambda: _gil_enabled())
-    cores_logical: int = field(default_factory=lambda: os.cpu_count() or 1)
-    cores_physical: int = field(default_factory=lambda: _physical_cores())
-    cores_usable: int = field(default_factory=lambda: _usable_cores())
-    machine: str = field(default_factory=lambda: machine_description())
+    gil_enabled: bool = field(default_factory=lambda: info.gil_enabled())
+    cores_logical: int = field(default_factory=lambda: info.logical_cores())
+    cores_physical: int = field(default_factory=lambda: info.physical_cores())
+    cores_usable: int = field(default_factory=lambda: info.usable_cores())
+    machine: str = field(default_factory=lambda: info.machine_description())
     recorded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     schema_version: int = SCHEMA_VERSION
@@ -160,9 +160,20 @@ class RunRecord:
     def raise_for_errors(self) -> None:
         """Raise `TaskFailed` naming the first failed task, if any failed."""
         if self.failures:
-            first = self.failures[0]
-            raise TaskFailed(f"{len(self.failures)} of {len(self.events)} tasks failed; "
-                             f"task {first.index}: {first.error.strip().splitlines()[-1] if first.error else '?'}")
+            raise TaskFailed(self._failed_line())
+
+    def _failed_line(self) -> str:
+        first = self.failures[0]
+        return (f"{len(self.failures)} of {len(self.events)} tasks failed; "
+                f"task {first.index}: {first.error.strip().splitlines()[-1] if first.error else '?'}")
+
+    def __repr__(self) -> str:
+        """One line a learner can read: what ran, how long, and whether every task succeeded (if not: how
+        many failed, and the first one's error), not every field of every task."""
+        method = f":{self.start_method}" if self.start_method else ""
+        head = (f"RunRecord({self.backend}{method} x{self.max_workers}, {self.workload}, {len(self.events)} tasks, "
+                f"wall {self.wall:.3f} s, startup {self.startup:.3f} s")
+        return f"{head}: " + (f"all {len(self.events)} ok)" if self.ok else f"{self._failed_line()})")
 
     def to_dataframe(self):
         """One row per task, with the run's fields repeated on each row."""
@@ -292,48 +303,6 @@ class TaskFailed(RuntimeError):
 
 class RecordsFileError(ValueError):
     """A records file that is corrupt, incomplete, or from a newer version."""
-
-
-# -- machine facts -----------------------------------------------------------
-
-def _gil_enabled() -> bool:
-    check = getattr(sys, "_is_gil_enabled", None)
-    return bool(check()) if check else True
-
-
-def _usable_cores() -> int:
-    if hasattr(os, "process_cpu_count"):  # 3.13+
-        return os.process_cpu_count() or 1
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-@functools.cache  # psutil scans /sys (~0.5 ms): once per process is enough
-def _physical_cores() -> int:
-    try:
-        import psutil
-
-        return psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    except Exception:  # psutil missing or unsupported platform
-        return os.cpu_count() or 1
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-@functools.cache
-def machine_description() -> str:
-    """One line naming the OS and CPU model, stored with every record."""
-    return f"{platform.system()} {platform.machine()}, {_cpu_model()}"
 
 
 # -- conversion ------------------------------------------------------------

@@ -1,20 +1,28 @@
-"""A local HTTP server for the I/O lessons: no lesson ever touches the internet.
+"""Servers on 127.0.0.1 for the lessons: no lesson ever touches the internet.
 
-It binds 127.0.0.1 only, on a free port the OS picks, answers every GET after
-an adjustable latency with as many bytes as asked, and stops when its `with`
-block ends.
+- `LocalHTTPServer`: answers every GET after an adjustable latency with as
+  many bytes as asked (the I/O lessons' "web").
+- `EchoServer` and `probe`: one byte there and back, timed (the convoy effect).
+
+Each binds 127.0.0.1 only, on a free port the OS picks, and stops when its
+`with` block ends.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from time import perf_counter_ns
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import config
+from .records import TaskEvent
 from .workloads import io_http
 
 #: Largest response the demo server sends, so a typo cannot fill the memory.
@@ -48,7 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = config.HTTP_REQUEST_QUEUE_SIZE  # the stdlib's 5 drops clients (FACTS.md)
+    request_queue_size = config.HTTP_REQUEST_QUEUE_SIZE  # the stdlib's 5 drops clients: see config
     latency: float = 0.0
     requests: int = 0
     lock: threading.Lock
@@ -112,3 +120,89 @@ class LocalHTTPServer:
     def task(self, timeout: float = 10.0) -> functools.partial:
         """`io_http` bound to this server: picklable, so processes can run it too."""
         return functools.partial(io_http, url=self.url, timeout=timeout)
+
+
+# -- the echo server ------------------------------------------------------------------
+
+#: Pause between two probes, so they sample the background work rather than each other.
+PROBE_GAP_S = 0.002
+
+
+class EchoServer:
+    """Echo bytes back, on 127.0.0.1 only, on a free port; one client at a time.
+
+    Runs as a thread of this process on purpose: under the GIL its answers
+    wait for CPU-bound threads here, which is the convoy effect being measured.
+    """
+
+    def __init__(self) -> None:
+        self._sock: socket.socket | None = None
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> EchoServer:
+        sock = self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(4)
+        sock.settimeout(config.POLL_INTERVAL_S)
+        self._thread = threading.Thread(target=self._serve, name="concurrency-lab-echo", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closed.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        if self._sock is not None:
+            self._sock.close()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self._sock is not None, "use EchoServer in a `with` block"
+        return self._sock.getsockname()
+
+    def _serve(self) -> None:
+        assert self._sock is not None
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                self._echo(conn)
+
+    def _echo(self, conn: socket.socket) -> None:
+        conn.settimeout(config.POLL_INTERVAL_S)
+        while not self._closed.is_set():
+            try:
+                data = conn.recv(64)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            conn.sendall(data)
+
+
+def probe(address: tuple[str, int], count: int, stop: threading.Event,
+          on_probe: Callable[[int], Any] | None = None) -> list[TaskEvent]:
+    """Round trips of one byte to the echo server, as TaskEvents (submit = sent, collected = answered)."""
+    t0, pid, tid = perf_counter_ns(), os.getpid(), threading.get_ident()
+    events = []
+    with socket.create_connection(address, timeout=5.0) as conn:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(count):
+            if stop.wait(PROBE_GAP_S):
+                break
+            sent = perf_counter_ns()
+            conn.sendall(b"x")
+            conn.recv(1)
+            back = perf_counter_ns()
+            s, e = (sent - t0) / 1e9, (back - t0) / 1e9
+            events.append(TaskEvent(i, "probe", pid, tid, s, s, e, e, 0.0, True))
+            if on_probe is not None:
+                on_probe(i + 1)
+    return events

@@ -20,8 +20,9 @@ import time
 import psutil
 import pytest
 
-from concurrency_lab import analysis, interpreters
+from concurrency_lab import analysis, children, interpreters
 from concurrency_lab.experiments import sweep
+from concurrency_lab.info import gil_enabled
 from concurrency_lab.interpreters import (
     Interpreter,
     InterpreterError,
@@ -32,7 +33,7 @@ from concurrency_lab.interpreters import (
     python_label,
     sweep_in,
 )
-from concurrency_lab.records import _gil_enabled, load_records, records_to_dataframe, save_records
+from concurrency_lab.records import load_records, records_to_dataframe, save_records
 
 SMALL_SWEEP = dict(backends=["threads", "processes"], workers=[1, 2], workloads=["cpu"], tasks=4, small=True,
                    timeout=120)
@@ -78,7 +79,7 @@ def test_finds_this_interpreter_first_and_describes_it_as_it_is(found, this):
     assert this.version == platform.python_version()
     assert this.implementation == platform.python_implementation()
     assert this.free_threaded == bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-    assert this.gil_enabled == _gil_enabled()
+    assert this.gil_enabled == gil_enabled()
     assert os.path.samefile(this.executable, sys.executable)
 
 
@@ -247,7 +248,7 @@ def test_timeout_kills_the_child_and_its_whole_process_group(tmp_path):
     with pytest.raises(InterpreterTimeout, match="the family ran past its 1.5 s limit; it was killed"):
         interpreters._run_child([sys.executable, "-c", _FAMILY, str(pidfile)], env=dict(os.environ),
                                 cwd=str(tmp_path), timeout=1.5, what="the family")
-    assert time.monotonic() - t0 < 1.5 + interpreters.KILL_GRACE_S
+    assert time.monotonic() - t0 < 1.5 + children.KILL_GRACE_S
     child, grandchild = _family_pids(pidfile)
     assert _gone(child) and _gone(grandchild), "the grandchild outlived the kill"
 
@@ -316,4 +317,4 @@ def test_stop_kills_the_child_and_returns_nothing(this):
     finally:
         timer.cancel()
         timer.join()
-    assert time.monotonic() - t0 < 1.0 + interpreters.KILL_GRACE_S
+    assert time.monotonic() - t0 < 1.0 + children.KILL_GRACE_S

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from concurrency_lab import config, lessons  # noqa: E402
+from concurrency_lab import config, info, lessons  # noqa: E402
 from concurrency_lab.lessons import native  # noqa: E402
 
 
@@ -157,7 +157,7 @@ def test_matmul_and_blas_info():
     assert "numpy's BLAS:" in repr(lessons.blas_info())
 
 
-@pytest.mark.skipif(native.usable_cores() < 2, reason="BLAS defaults to 1 thread on 1 core anyway")
+@pytest.mark.skipif(info.usable_cores() < 2, reason="BLAS defaults to 1 thread on 1 core anyway")
 def test_environment_variable_pins_only_before_import():
     demo = lessons.pin_before_import()
     assert demo.before == 1 and demo.after > 1

@@ -107,7 +107,7 @@ def test_start_method_verdict_names_where_a_notebook_function_ran():
 
 
 def test_fastest_takes_timers_in_turn_and_keeps_each_ones_best():
-    from concurrency_lab.lessons._measure import fastest
+    from concurrency_lab.timing import fastest
 
     calls = []
     tries = {"a": iter([3.0, 1.0, 2.0]), "b": iter([0.5, 0.7, 0.4])}

@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 from test_analysis import MACHINE, amdahl_sweep, make_record  # noqa: E402
 
 from concurrency_lab import analysis, plots  # noqa: E402
+from concurrency_lab.live import LaneBars, LiveTimeline  # noqa: E402
 from concurrency_lab.records import RunRecord, TaskEvent, records_to_dataframe  # noqa: E402
 
 MS = 1_000_000
@@ -118,6 +119,23 @@ def test_activity_lanes_from_intervals_or_a_record():
         np.testing.assert_allclose(rects(run)[:2], [[0.0, 0.005, 0.0], [0.010, 0.015, 0.0]], atol=1e-12)
         assert [t.get_text() for t in ax.get_yticklabels()] == ["w0 (50% ran)", "w1 (50% ran)"]
         assert ax.get_title() == "When each worker ran: threads ×2"
+
+
+def test_activity_lane_shares_are_run_share():
+    """The "% ran" of each lane (`analysis.lane_run_share`, fast enough for every redraw) is `run_share`'s."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    begin = rng.uniform(0, 1, 60)
+    iv = pd.DataFrame({"run_id": "r", "worker": rng.choice(["w0", "w1", "w10"], 60), "task": np.arange(60),
+                       "state": rng.choice(["run", "wait"], 60), "begin": begin,
+                       "end": begin + rng.uniform(0, 0.1, 60)})
+    lanes = ["w0", "w1", "w10", "w2"]  # w2: a lane with no intervals
+    lane = iv["worker"].map(lanes.index).to_numpy()
+    shares = analysis.lane_run_share(lane, iv["begin"], iv["end"], (iv["state"] == "run").to_numpy(), len(lanes))
+    expected = analysis.run_share(iv).set_index("worker")["share"].reindex(lanes).to_numpy()
+    np.testing.assert_allclose(shares, expected, equal_nan=True)
+    assert np.isnan(shares[3])
 
 
 def test_plots_never_draw_bar_edges_that_would_hide_thousands_of_bars():
@@ -242,6 +260,23 @@ def test_every_plot_makes_its_own_figure_when_no_axes_is_given():
         ax.figure.canvas.draw()  # renders without error
 
 
+def test_plots_are_functions_and_constants_only():
+    """One of each piece of machinery: no module of plots defines a class; the live engine
+    (classes, state kept between frames) is `concurrency_lab.live`, which plots never imports."""
+    import ast
+    import pathlib
+
+    files = sorted(pathlib.Path(plots.__file__).parent.glob("*.py"))
+    assert {f.stem for f in files} >= {"__init__", "_style", "tasks", "curves", "bars"}
+    for f in files:
+        nodes = list(ast.walk(ast.parse(f.read_text(encoding="utf-8"))))
+        assert not [n.name for n in nodes if isinstance(n, ast.ClassDef)], f"{f.name} defines a class"
+        imported = [n.module or "" for n in nodes if isinstance(n, ast.ImportFrom)]
+        imported += [a.name for n in nodes if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names]
+        assert "live" not in {m.rsplit(".", 1)[-1] for m in imported}, f"{f.name} imports live"
+    assert not hasattr(plots, "LiveTimeline") and not hasattr(plots, "LaneBars")
+
+
 def test_timeline_refuses_a_per_run_frame():
     with pytest.raises(ValueError, match="timeline needs the per-task frame"):
         plots.timeline(analysis.runs([make_record("threads", 2, 1.0)]))
@@ -271,11 +306,11 @@ def test_lane_bars_draw_what_a_path_of_rectangles_draws():
     begin = np.concatenate([np.sort(rng.uniform(0, 10, 500)) for _ in range(4)])
     nxt = np.where(np.r_[lane[1:], -1] == lane, np.r_[begin[1:], 10.0], 10.0)
     end = np.minimum(begin + rng.uniform(0.001, 0.02, begin.size), nxt)  # most thinner than a pixel
-    path = _agg_pixels(lambda ax: matplotlib.patches.PathPatch(plots._rect_path(begin, end, lane), linewidth=0,
+    path = _agg_pixels(lambda ax: matplotlib.patches.PathPatch(plots.tasks._rect_path(begin, end, lane), linewidth=0,
                                                                facecolor="#0072B2", transform=ax.transData))
 
     def cover(ax):
-        bars = plots.LaneBars("#0072B2")
+        bars = LaneBars("#0072B2")
         bars.set_data(begin, end, lane)
         return bars
 
@@ -289,7 +324,7 @@ def test_lane_bars_draw_what_a_path_of_rectangles_draws():
 
 def test_live_timeline_draws_the_timeline_and_activity_of_a_run():
     rec = _alternating()
-    live = plots.LiveTimeline()
+    live = LiveTimeline()
     assert live.update(rec, analysis.gil_activity(rec)) is live
     static_t, static_a = plots.timeline(rec), plots.activity(rec)
     np.testing.assert_allclose(rects(live.bars("ok")), rects(ours(static_t)[0]))
@@ -310,7 +345,7 @@ def test_live_timeline_draws_the_timeline_and_activity_of_a_run():
 def test_live_timeline_lays_out_again_only_when_the_background_changes():
     run = make_record("threads", 2, 1.0, tasks=400)
     events = run.events
-    live = plots.LiveTimeline(activity=False)
+    live = LiveTimeline(activity=False)
     assert live.activity_ax is None
 
     def upto(k: int, failed: tuple[int, ...] = ()) -> RunRecord:
@@ -324,7 +359,7 @@ def test_live_timeline_lays_out_again_only_when_the_background_changes():
     assert live.relayouts == 1  # same lanes, title and caption; still within the axis
     live.update(upto(300))  # past 0.5 s: the axis grows to 1 s
     assert live.relayouts == 2 and live.timeline_ax.get_xlim()[1] == pytest.approx(1.0)
-    assert isinstance(live.bars("ok"), plots.LaneBars) and plots.bar_count(live.bars("ok")) == 300
+    assert isinstance(live.bars("ok"), LaneBars) and plots.bar_count(live.bars("ok")) == 300
     live.update(upto(302, failed=(301,)))  # a first failure: the legend gains "failed"
     assert live.relayouts == 3
     assert [t.get_text() for t in live.timeline_ax.get_legend().get_texts()] == ["ok", "failed"]
@@ -336,7 +371,7 @@ def test_live_timeline_lays_out_again_only_when_the_background_changes():
 def test_live_timeline_blitted_frame_matches_a_full_render():
     rec = _alternating()
     iv = analysis.gil_activity(rec)
-    live = plots.LiveTimeline(dpi=50)
+    live = LiveTimeline(dpi=50)
     live.update(rec, iv)
     live.update(rec, iv)  # blitted: the kept background, the data, pasted labels and legends
     blitted = live.rgba().copy()
@@ -360,7 +395,7 @@ def test_a_backend_switching_interactive_on_during_the_first_figure_is_kept(monk
     mpl.interactive(False)
     monkeypatch.setattr(plt, "subplots", loading_backend)
     try:
-        ax = plots._axes(None)
+        ax = plots._style._axes(None)
         assert mpl.is_interactive()
         plt.close(ax.figure)
     finally:

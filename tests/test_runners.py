@@ -219,8 +219,8 @@ def test_a_pool_that_breaks_during_submission_fails_the_rest_cleanly(monkeypatch
     with make("processes:fork") as runner:
         real = runner._submitter
 
-        def breaking(target):
-            submit = real(target)
+        def breaking(target, state):
+            submit = real(target, state)
             calls = iter(range(10**6))
 
             def maybe(item):

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import config
+from ..timing import fastest
 from ._feedback import Feedback
-from ._measure import fastest
 
 __all__ = ["DaskComparison", "StartupByMethod", "check_default_start_methods", "compare_interpreters",
            "dask_vs_processes", "interpreter_speedups", "python_default_start_method", "startup_by_method",

@@ -10,15 +10,14 @@ can compare it under nbval while the numbers themselves vary.
 from __future__ import annotations
 
 import functools
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ..children import python, run_child
+from ..timing import fastest
 from ._feedback import Feedback
-from ._measure import fastest
 
 __all__ = ['Row', 'ComparisonTable', 'compare_models', 'maybe_crash', 'SCENARIOS', 'describe_scenarios',
            'check_scenarios']
@@ -216,8 +215,8 @@ print("the process survived")
 def _thread_hard_crash() -> bool:
     """Does a process survive a thread whose task calls os._exit (a hard crash)? Tried in a child process,
     so this kernel is not the one that dies."""
-    child = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
-    return child.returncode == 0 and "survived" in child.stdout
+    child = run_child(python("-c", _CHILD), timeout=CHILD_TIMEOUT_S)
+    return child.ok and "survived" in child.stdout
 
 
 def _robustness_row() -> Row:
@@ -239,10 +238,10 @@ def _robustness_row() -> Row:
 
 def compare_models() -> ComparisonTable:
     """Measure every row on this machine (a few seconds; every pool closed, every wait bounded)."""
-    from ..records import _gil_enabled, _usable_cores
+    from ..info import gil_enabled, usable_cores
 
     t0 = time.perf_counter()
-    cores, gil = _usable_cores(), _gil_enabled()
+    cores, gil = usable_cores(), gil_enabled()
     rows = (_memory_row(), _communication_row(), _isolation_row(), _cpu_row(cores, gil), _io_row(),
             _robustness_row())
     return ComparisonTable(rows, cores, gil, time.perf_counter() - t0)

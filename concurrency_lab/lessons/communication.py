@@ -25,14 +25,13 @@ import multiprocessing
 import os
 import pickle
 import sys
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .. import config
+from ..timing import best_of, fastest
 from ._feedback import Feedback
-from ._measure import fastest
 
 __all__ = ["echo", "PickleCost", "PickleReport", "pickle_costs", "RoundTrip", "RoundTripReport", "round_trips",
            "plot_round_trips", "granularity_verdict", "ChunkSetup", "chunk_setup", "check_chunksize",
@@ -51,16 +50,6 @@ KB, MB = 1000, 1000 * 1000
 def echo(x: Any) -> Any:
     """Return the argument: a task that is all communication and no work."""
     return x
-
-
-def _best(fn: Callable[[], Any], repeats: int = REPEATS) -> float:
-    """The fastest of `repeats` calls, in seconds."""
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _size(nbytes: int) -> str:
@@ -141,8 +130,8 @@ def pickle_costs(sizes: Iterable[int] = (KB, 100 * KB, MB, 10 * MB), repeats: in
     for nbytes in sizes:
         for kind, obj in _pickle_inputs(nbytes).items():
             data = pickle.dumps(obj)
-            rows.append(PickleCost(kind, nbytes, len(data), _best(lambda o=obj: pickle.dumps(o), repeats),
-                                   _best(lambda d=data: pickle.loads(d), repeats)))
+            rows.append(PickleCost(kind, nbytes, len(data), best_of(lambda o=obj: pickle.dumps(o), repeats),
+                                   best_of(lambda d=data: pickle.loads(d), repeats)))
     return PickleReport(tuple(rows))
 
 
@@ -463,14 +452,14 @@ def _thread_path(block: Any, repeats: int) -> float:
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(_add_one, block[:1].copy()).result(timeout=WAIT_TIMEOUT_S)  # a warm thread
-        return _best(lambda: pool.submit(_add_one, block).result(timeout=WAIT_TIMEOUT_S), repeats)
+        return best_of(lambda: pool.submit(_add_one, block).result(timeout=WAIT_TIMEOUT_S), repeats)
 
 
 def _pool_path(pool: Any, block: Any, repeats: int) -> float:
     def trip() -> None:
         block[:] = pool.submit(_add_one, block).result(timeout=WAIT_TIMEOUT_S)  # a changed copy comes back
 
-    return _best(trip, repeats)
+    return best_of(trip, repeats)
 
 
 def _shared_path(pool: Any, block: Any, repeats: int) -> float:
@@ -482,7 +471,7 @@ def _shared_path(pool: Any, block: Any, repeats: int) -> float:
     try:
         shared = np.ndarray(block.shape, dtype=np.uint8, buffer=shm.buf)
         shared[:] = block  # the data starts in shared memory, as it would if made there
-        seconds = _best(lambda: pool.submit(_add_one_shared, shm.name, block.nbytes).result(timeout=WAIT_TIMEOUT_S),
+        seconds = best_of(lambda: pool.submit(_add_one_shared, shm.name, block.nbytes).result(timeout=WAIT_TIMEOUT_S),
                         repeats)
         block[:] = shared
         del shared
@@ -509,7 +498,7 @@ def _pipe_path(ctx: Any, block: Any, repeats: int) -> float:
                 raise TimeoutError("the pipe worker did not answer")
             parent.recv_bytes_into(block)
 
-        return _best(trip, repeats)
+        return best_of(trip, repeats)
     finally:
         with contextlib.suppress(OSError):
             parent.send_bytes(b"")

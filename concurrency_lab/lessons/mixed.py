@@ -12,18 +12,19 @@ default start method, so the lesson behaves alike under spawn, forkserver and fo
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any
 
 from .. import config
-from ..runners import _interrupt
+from ..runners import Runner, WorkerLabels, as_completed, deferred_interrupt, make_runner, outcome_event
+from ..workloads import cpu as cpu_step
+from ..workloads import io_http
 from ._feedback import Feedback
 
 __all__ = ['STAGE_BACKENDS', 'MixedSettings', 'fetch_and_compute', 'pipeline', 'overlap_seen', 'MixedComparison',
@@ -71,71 +72,20 @@ def fetch_and_compute(steps: int, *, url: str, timeout: float = 10.0) -> int:
 
 # -- the pipeline -------------------------------------------------------------------------------------
 
-class _Inline(Executor):
-    """An 'executor' that runs each task at once, in the caller: the sequential stage."""
-
-    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
-        fut: Future = Future()
-        try:
-            fut.set_result(fn(*args, **kwargs))
-        except Exception as exc:  # a failed task is the future's, as in a real pool
-            fut.set_exception(exc)
-        return fut
-
-
-def _executor(kind: str, workers: int, start_method: str) -> Executor:
-    if kind == "threads":
-        return ThreadPoolExecutor(workers, thread_name_prefix="concurrency-lab-stage")
-    if kind == "processes":
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(start_method))
-    return _Inline()
-
-
-def _warm(pool: Executor, workers: int) -> None:
-    """Start every worker process and import the tasks' module in it, before the clock starts.
-
-    Spawn and forkserver start workers on demand; without this the first tasks would time start-up.
-    """
-    from .._worker import ready
-
-    if not isinstance(pool, ProcessPoolExecutor):
-        return
-    deadline = time.monotonic() + config.STARTUP_TIMEOUT_S
-    seen: set[int] = set()
-    while len(seen) < workers:
-        futures = [pool.submit(ready, 0.02, "concurrency_lab.workloads") for _ in range(workers)]
-        done, pending = _interrupt.wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
-        if pending:
-            raise TimeoutError(f"worker processes did not start within {config.STARTUP_TIMEOUT_S:g} s")
-        seen |= {f.result() for f in done}
-
-
 @contextmanager
-def _stages(io: str, cpu: str, s: MixedSettings, start_method: str) -> Iterator[tuple[Executor, Executor, float]]:
-    """Both stages' pools, warm (the third value is the start-up they took); closed on exit, even on error."""
+def _stages(io: str, cpu: str, s: MixedSettings, start_method: str,
+            fn: Callable) -> Iterator[tuple[Runner, Runner, float]]:
+    """Both stages' runners, warm: every worker started and `fn`'s module imported, before any clock starts
+    (the third value is the start-up they took). Closed on exit, even on error."""
     with ExitStack() as stack:
         t0 = time.perf_counter()
-        pools = []
+        stages = []
         for kind, n in ((io, s.io_workers), (cpu, s.cpu_workers)):
-            pool = stack.enter_context(_executor(kind, n, start_method))
-            stack.callback(pool.shutdown, wait=True, cancel_futures=True)  # runs first: drop queued work
-            _warm(pool, n)
-            pools.append(pool)
-        yield pools[0], pools[1], time.perf_counter() - t0
-
-
-def _labels(prefix: str) -> Callable[[int, int], str]:
-    """Worker labels ("io0", "io1", ...) in the order each worker is first seen."""
-    seen: dict[tuple[int, int], str] = {}
-    return lambda pid, tid: seen.setdefault((pid, tid), f"{prefix}{len(seen)}")
-
-
-def _event(index: int, outcome: tuple, submitted: int, collected: int, t0: int, label: Callable) -> Any:
-    from ..records import TaskEvent
-
-    _, start, end, cpu_ns, pid, tid, error = outcome
-    return TaskEvent(index, label(pid, tid), pid, tid, (submitted - t0) / 1e9, (start - t0) / 1e9,
-                     (end - t0) / 1e9, (collected - t0) / 1e9, cpu_ns / 1e9, error is None, error or "")
+            runner = stack.enter_context(make_runner(kind, 1 if kind == "sequential" else n,
+                                                     start_method=start_method if kind == "processes" else None))
+            runner.warm(fn)
+            stages.append(runner)
+        yield stages[0], stages[1], time.perf_counter() - t0
 
 
 def pipeline(url: str, settings: MixedSettings | None = None, *, io: str = "threads", cpu: str = "processes",
@@ -154,37 +104,38 @@ def pipeline(url: str, settings: MixedSettings | None = None, *, io: str = "thre
             raise ValueError(f"{name}: unknown {kind!r}; choose one of: {', '.join(STAGE_BACKENDS)}")
     steps = steps or calibrate("cpu", s.cpu_seconds)
     method = start_method or config.default_start_method()
-    # Ctrl-C is held back inside the pools' own code, as the runners do (runners/_interrupt.py).
-    with _interrupt.deferred_interrupt(), _stages(io, cpu, s, method) as (io_pool, cpu_pool, startup):
+    # Ctrl-C is held back inside the pools' own code, as the runners do, and raised at safe points.
+    with deferred_interrupt(), _stages(io, cpu, s, method, cpu_step) as (io_pool, cpu_pool, startup):
         records = [_pipeline_once(io_pool, cpu_pool, url, s, steps, startup if k == 0 else 0.0,
                                   {"io": io, "cpu": cpu, "start_method": method if "processes" in (io, cpu) else ""})
                    for k in range(max(1, repeats))]
     return min(records, key=lambda r: r.wall)
 
 
-def _pipeline_once(io_pool: Executor, cpu_pool: Executor, url: str, s: MixedSettings, steps: int, startup: float,
+def _pipeline_once(io_pool: Runner, cpu_pool: Runner, url: str, s: MixedSettings, steps: int, startup: float,
                    how: dict[str, str]) -> Any:
-    """One timed run of the pipeline on warm pools."""
-    from .._worker import call_timed
+    """One timed run of the pipeline on warm runners (`Runner.submit`: a future per task, with its timings)."""
     from ..records import RunRecord
-    from ..workloads import cpu as cpu_step
-    from ..workloads import io_http
 
     fetch = functools.partial(io_http, url=url, timeout=10.0)
-    io_label, cpu_label = _labels("io"), _labels("cpu")
+    io_label, cpu_label = WorkerLabels("io"), WorkerLabels("cpu")
     events = []
     t0 = perf_counter_ns()
-    fetches = {io_pool.submit(call_timed, fetch, RESPONSE_BYTES): (k, perf_counter_ns()) for k in range(s.items)}
+
+    def event(index: int, fut: Future, label: WorkerLabels) -> Any:
+        fut.result()  # a failed task raises TaskFailed here
+        out = fut.outcome
+        return outcome_event(index, out, t0=t0, submitted=fut.submitted, collected=perf_counter_ns(),
+                             worker=label(out.pid, out.thread_id))
+
+    fetches = {io_pool.submit(fetch, RESPONSE_BYTES): k for k in range(s.items)}
     computes = {}
     for fut in as_completed(fetches, timeout=RUN_TIMEOUT_S):  # as each response arrives...
-        k, submitted = fetches[fut]
-        events.append(_event(k, fut.result(), submitted, perf_counter_ns(), t0, io_label))
-        computes[cpu_pool.submit(call_timed, cpu_step, steps)] = (s.items + k, perf_counter_ns())  # ...hand it on
-        _interrupt.check()
+        k = fetches[fut]
+        events.append(event(k, fut, io_label))
+        computes[cpu_pool.submit(cpu_step, steps)] = s.items + k  # ...hand it on
     for fut in as_completed(computes, timeout=RUN_TIMEOUT_S):
-        k, submitted = computes[fut]
-        events.append(_event(k, fut.result(), submitted, perf_counter_ns(), t0, cpu_label))
-        _interrupt.check()
+        events.append(event(computes[fut], fut, cpu_label))
     wall = (perf_counter_ns() - t0) / 1e9
     return RunRecord(backend="pipeline", max_workers=s.io_workers + s.cpu_workers, start_method=how["start_method"],
                      workload="fetch, then cpu", params={"io": how["io"], "cpu": how["cpu"], "items": s.items,

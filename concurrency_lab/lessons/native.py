@@ -24,8 +24,6 @@ import json
 import os
 import random
 import re
-import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -34,6 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import config
+from ..children import python, run_child
+from ..info import usable_cores
+from ..timing import fastest
 from ._feedback import Feedback
 
 __all__ = ["SCALED_AT", "Probe", "ProbeReport", "gil_probe", "native_probes", "Scaling", "ScalingReport",
@@ -66,14 +67,6 @@ BLAS_ENV_VARS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "MKL_NUM_THREADS", 
 #: A child `python -c` that imports numpy, or a worker that does, must answer within this.
 CHILD_TIMEOUT_S = 60.0
 MIB = 1 << 20
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (the affinity mask, where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def default_workers() -> int:
@@ -264,13 +257,15 @@ def measure(label: str, fn: Callable[[Any], Any], items: list, workers: int | No
     """Best sequential and best threaded wall time over `repeats` pairs (interleaved, so a busy
     spell hurts both alike), and the most cores the threads kept busy at once."""
     n = workers or default_workers()
-    seq, thr, busy = [], [], []
-    for _ in range(repeats):
-        seq.append(_wall(fn, items, "sequential", 1))
+    busy: list[float] = []
+
+    def threads() -> float:
         record = _run(fn, items, "threads", n)
-        thr.append(record.wall)
         busy.append(record.parallelism)
-    return Scaling(label, len(items), n, min(seq), min(thr), repeats, max(busy))
+        return record.wall
+
+    best = fastest({"sequential": lambda: _wall(fn, items, "sequential", 1), "threads": threads}, repeats)
+    return Scaling(label, len(items), n, best["sequential"], best["threads"], repeats, max(busy))
 
 
 # -- the speedup: the three native workloads, and the same hash in small pieces ----------------
@@ -560,8 +555,9 @@ print(max([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas
 def _child_blas_threads(before: str, after: str) -> int:
     env = {k: v for k, v in os.environ.items() if k not in BLAS_ENV_VARS}
     code = _CHILD.format(before=before, after=after)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=CHILD_TIMEOUT_S, check=True)
+    out = run_child(python("-c", code), env=env, timeout=CHILD_TIMEOUT_S)
+    if not out.ok:
+        raise RuntimeError(f"the BLAS probe in a child Python failed (exit {out.returncode}): {out.stderr[-500:]}")
     return int(out.stdout.strip())
 
 

@@ -16,16 +16,16 @@ Why the demonstrations look the way they do:
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import config
+from ..timing import switch_interval
 from ._feedback import Feedback
 
 __all__ = ['Tally', 'racy_add', 'racy_add_busy', 'locked_add', 'plain_add', 'switch_interval', 'RaceRuns', 'race',
@@ -83,18 +83,6 @@ def plain_add(tally: Tally, n: int) -> None:
     with the GIL) switches threads. Safe by luck of an implementation detail, not by promise."""
     for _ in range(n):
         tally.value += 1
-
-
-@contextlib.contextmanager
-def switch_interval(seconds: float | None) -> Iterator[None]:
-    """Set `sys.setswitchinterval(seconds)` for a block, and always restore the old value (None: leave it)."""
-    old = sys.getswitchinterval()
-    if seconds is not None:
-        sys.setswitchinterval(seconds)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(old)
 
 
 def _run_threads(target: Callable[[], Any], threads: int, timeout: float = WAIT_TIMEOUT_S) -> list[BaseException]:

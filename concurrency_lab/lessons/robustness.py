@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import config
+from ..children import python, run_children
 from ..workloads import crash
 from ._feedback import Feedback
 
@@ -292,32 +293,14 @@ def _run_child(args: list[str], timeout: float) -> tuple[int | None, str, str]:
 
 
 def _run_children(all_args: list[list[str]], timeout: float) -> list[tuple[int | None, str, str]]:
-    """Run `_child_main(args)` in a fresh Python for each args, side by side, each in its own process group;
-    on a timeout or an interrupt, kill every group, so nothing they started is left behind."""
+    """Run `_child_main(args)` in a fresh Python for each args, side by side (`children.run_children`: on a
+    timeout or an interrupt every group is killed, so nothing they started is left behind)."""
     code = "from concurrency_lab.lessons.robustness import _child_main; _child_main()"
-    procs: list[subprocess.Popen] = []
-    try:
-        for args in all_args:
-            procs.append(subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True, start_new_session=True))
-        deadline = time.monotonic() + timeout
-        outcomes = []
-        for proc in procs:
-            out, err = proc.communicate(timeout=max(deadline - time.monotonic(), 0.01))
-            outcomes.append((proc.returncode, out, err))
-        return outcomes
-    except BaseException:
-        for proc in procs:
-            _kill_group(proc)
-            proc.communicate()
-        raise
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        proc.kill()
+    done = run_children([python("-c", code, *args) for args in all_args], timeout=timeout)
+    for child in done:
+        if child.timed_out:
+            raise subprocess.TimeoutExpired(list(child.args), timeout, child.stdout, child.stderr)
+    return [(child.returncode, child.stdout, child.stderr) for child in done]
 
 
 def _child_lines(out: str) -> list[str]:

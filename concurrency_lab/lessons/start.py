@@ -8,7 +8,8 @@ from importlib import metadata
 from typing import Any
 
 from .. import config
-from ..records import RunRecord, _gil_enabled, _usable_cores
+from ..info import gil_enabled, usable_cores
+from ..records import RunRecord
 from ._feedback import CROSS, TICK, Feedback
 
 __all__ = ['Check', 'CheckReport', 'environment_check', 'widget_check', 'check_first_run']
@@ -74,14 +75,14 @@ def _check_widgets() -> Check:
 
 
 def _check_cores() -> Check:
-    n = _usable_cores()
+    n = usable_cores()
     if n >= 2:
         return Check("cores", True, f"{n} usable: processes can run CPU work {n} at a time")
     return Check("cores", False, "1 usable core: every lesson runs, but no backend can speed up CPU work here")
 
 
 def _check_gil() -> Check:
-    on = _gil_enabled()
+    on = gil_enabled()
     what = ("on: threads take turns on pure-Python work" if on
             else "off (a free-threaded build): threads can run Python code at the same time")
     return Check("GIL", True, what)

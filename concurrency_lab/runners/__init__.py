@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from ._base import EventStream, Runner
+from .._worker import Outcome
+from ._base import Runner
+from ._interrupt import as_completed, deferred_interrupt
+from ._run import WorkerLabels, outcome_event
+from ._stream import EventStream
 from .asyncio_ import AsyncioRunner
 from .dask_ import DaskRunner
 from .interpreters import InterpreterRunner
@@ -10,7 +14,7 @@ from .processes import ProcessRunner
 from .sequential import SequentialRunner
 from .shipping import UnpicklableError
 from .threads import ThreadRunner
-from .validate import check_choice
+from .validate import check_choice, check_start_method
 
 RUNNERS: dict[str, type[Runner]] = {
     "sequential": SequentialRunner,
@@ -22,12 +26,33 @@ RUNNERS: dict[str, type[Runner]] = {
 }
 
 
+def parse_backend(spec: str) -> tuple[str, str | None]:
+    """"processes:spawn" -> ("processes", "spawn"); "threads" -> ("threads", None); plain "processes" gets
+    the default start method. The one reading of a backend name, used by `run`, `make_runner`, `sweep`,
+    the CLI and the explorers."""
+    if not isinstance(spec, str):
+        raise TypeError(f"backend: expected a name like 'threads' or 'processes:spawn', got {spec!r}")
+    backend, _, method = spec.partition(":")
+    check_choice(backend, "backend", RUNNERS)
+    if method:
+        if backend != "processes":
+            raise ValueError(f"backend: only processes takes a start method, not {spec!r}")
+        return backend, check_start_method(method)
+    return backend, (check_start_method(None) if backend == "processes" else None)
+
+
 def make_runner(backend: str, max_workers: int | None = None, *, start_method: str | None = None,
                 address: str | None = None) -> Runner:
-    """A runner for `backend`: "sequential", "threads", "processes", "asyncio", "dask" or "interpreters".
+    """A runner for `backend`: "sequential", "threads", "processes" (or "processes:spawn", with its start
+    method), "asyncio", "dask" or "interpreters".
 
     `start_method` is for processes only; `address` (a running scheduler, "tcp://host:8786") for dask only.
     """
+    if isinstance(backend, str) and ":" in backend:
+        backend, method = parse_backend(backend)
+        if start_method is not None and start_method != method:
+            raise ValueError(f"start_method: {start_method!r} contradicts the backend's own {method!r}; give one")
+        start_method = method
     check_choice(backend, "backend", RUNNERS)
     if backend == "processes":
         return ProcessRunner(max_workers, start_method=start_method)
@@ -42,5 +67,6 @@ def make_runner(backend: str, max_workers: int | None = None, *, start_method: s
     return RUNNERS[backend](max_workers)
 
 
-__all__ = ["RUNNERS", "AsyncioRunner", "DaskRunner", "EventStream", "InterpreterRunner", "ProcessRunner", "Runner",
-           "SequentialRunner", "ThreadRunner", "UnpicklableError", "make_runner"]
+__all__ = ["RUNNERS", "AsyncioRunner", "DaskRunner", "EventStream", "InterpreterRunner", "Outcome", "ProcessRunner",
+           "Runner", "SequentialRunner", "ThreadRunner", "UnpicklableError", "WorkerLabels", "as_completed",
+           "deferred_interrupt", "make_runner", "outcome_event", "parse_backend"]

@@ -5,15 +5,20 @@ How data flows through a run (pool backends):
 1. `run()` checks its arguments, starts the pool if needed (timed: `startup`),
    and resets the peak-memory marks of the parent and the workers.
 2. Each task is submitted as `call_timed(fn, item)`; the parent notes the
-   submit time. The worker times the call itself and returns a raw outcome
-   tuple (result, start, end, cpu, pid, thread id, error) - lean, so tiny
-   tasks stay cheap to measure.
+   submit time. The worker times the call itself and returns an `Outcome`'s
+   fields (result, start, end, cpu, pid, thread id, error) as a plain tuple,
+   so tiny tasks stay cheap to measure.
 3. A done-callback drops each finished future on a queue. The calling thread
    takes them off as they come (waking every POLL_INTERVAL_S to look at Stop,
    the deadline, and to let Ctrl-C in), notes the collection time, and hands a
    `TaskEvent` to `on_event` when the caller streams.
 4. At the end the outcomes become a frozen `RunRecord`, in input order; its
    TaskEvents are built from the raw columns when first read (`EventLog`).
+
+What belongs to one run (its limits, the futures, the collected outcomes)
+lives in objects made for that run (`_run.RunState`, `_run.Collector`); the
+runner keeps only its pool. `map` and `submit` give the same runs the
+standard library's shape.
 
 On Ctrl-C, Stop or a timeout the runner aborts: pending tasks are cancelled,
 worker processes are killed, and only then does the run return or re-raise.
@@ -25,89 +30,20 @@ KeyboardInterrupt inside `submit` can leave a lock held and hang shutdown.
 from __future__ import annotations
 
 import contextlib
-import functools
-import gc
-import itertools
-import operator
-import queue
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError, Future
 from time import perf_counter_ns
 from typing import Any, ClassVar
 
-from .. import config
-from .._worker import Shipped
+from .._worker import Outcome, Shipped
 from ..memory import PeakMemory
-from ..records import EventLog, RunRecord, TaskEvent, make_event
+from ..records import RunRecord, TaskEvent, TaskFailed
 from . import _interrupt
 from ._interrupt import deferred_interrupt
+from ._run import Collector, EventCallback, RunState, RunStopped, collect_as_completed, collect_in_order
+from ._stream import EventStream
 from .validate import check_chunksize, check_items, check_timeout, check_workers
-
-EventCallback = Callable[[TaskEvent], Any]
-
-
-class RunStopped(Exception):
-    """Internal: the run must end now (Stop, the run's timeout, or a task's)."""
-
-    def __init__(self, message: str, culprit: tuple[int, str] | None = None) -> None:
-        super().__init__(message)
-        self.culprit = culprit  # (index of the task to blame, what happened to it)
-
-
-class _Limits:
-    """Stop, the run's deadline and the per-task timeout, checked while waiting.
-
-    A task counts as started once its future is running (threads: the worker
-    took it; processes: it went into the call queue, a few tasks ahead), so the
-    per-task clock can only err on the generous side.
-    """
-
-    def __init__(self, stop: threading.Event | None, deadline: int | None, task_timeout: float | None,
-                 window: int) -> None:
-        self.stop, self.deadline = stop, deadline
-        self.task_timeout_ns = None if task_timeout is None else int(task_timeout * 1e9)
-        self.task_timeout = task_timeout
-        self.active = stop is not None or deadline is not None or task_timeout is not None
-        self.window = window  # how many futures past the oldest unfinished one can be running
-        self.futures: list[Future] = []
-        self.chunksize = 1
-        self._lo = 0
-        self._running_since: dict[int, int] = {}
-
-    def check(self) -> None:
-        if self.stop is not None and self.stop.is_set():
-            raise RunStopped("cancelled: the run was stopped before this task finished")
-        now = perf_counter_ns()
-        if self.deadline is not None and now > self.deadline:
-            raise RunStopped("timeout: the run's time limit passed before this task finished")
-        if self.task_timeout_ns is not None:
-            self._check_tasks(now)
-
-    def wait(self, seconds: float) -> bool:
-        """Wait up to `seconds` (less when the deadline comes first); True once Stop or the deadline ends the run."""
-        if self.deadline is not None:
-            seconds = max(min(seconds, (self.deadline - perf_counter_ns()) / 1e9), 0.0)
-        if self.stop is not None:
-            if self.stop.wait(seconds):
-                return True
-        else:
-            time.sleep(seconds)
-        return self.deadline is not None and perf_counter_ns() > self.deadline
-
-    def _check_tasks(self, now: int) -> None:
-        futures = self.futures
-        while self._lo < len(futures) and (futures[self._lo] is None or futures[self._lo].done()):
-            self._lo += 1
-        for k in range(self._lo, min(self._lo + self.window, len(futures))):
-            fut = futures[k]  # None once collected
-            if fut is not None and fut.running():
-                since = self._running_since.setdefault(k, now)
-                if now - since > self.task_timeout_ns:
-                    what = f"timeout: this task ran longer than task_timeout={self.task_timeout:g} s"
-                    raise RunStopped(f"cancelled: the run stopped because task {k * self.chunksize} timed out",
-                                     (k * self.chunksize, what))
 
 
 class Runner:
@@ -121,13 +57,16 @@ class Runner:
 
     backend: ClassVar[str] = ""
     #: Whether workers are other interpreters, which must import a task's module
-    #: themselves (processes, Dask, subinterpreters); see `_warm_for`.
+    #: themselves (processes, Dask, subinterpreters); see `warm`.
     workers_import: ClassVar[bool] = False
     #: Whether Ctrl-C is held back while the calling thread is inside the pool's
     #: own code, and raised where no pool lock is held (see `_interrupt`). Not
     #: for the sequential backend, whose tasks run in the caller's thread: there
     #: Ctrl-C must reach the task itself.
     defers_interrupt: ClassVar[bool] = True
+    #: Whether `task_timeout` is enforced by watching the futures (pools); a
+    #: backend that bounds each task itself (asyncio: per coroutine) says False.
+    watches_task_timeout: ClassVar[bool] = True
 
     def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = check_workers(max_workers)
@@ -154,10 +93,11 @@ class Runner:
     def started(self) -> bool:
         return self._pool is not None
 
-    def start(self) -> float:
+    def start(self, stop: threading.Event | None = None) -> float:
         """Start the pool and wait until every worker is ready; return the seconds it took.
 
-        Starting twice is a no-op that returns 0.0.
+        Starting twice is a no-op that returns 0.0. Setting `stop` meanwhile
+        ends the start-up (the pool is closed, and `RunStopped` raised).
         """
         if self._pool is not None:
             return 0.0
@@ -166,7 +106,7 @@ class Runner:
             self._warmed = set()  # a new pool has imported nothing yet
             self._pool = self._make_pool()
             try:
-                self._warm_up()
+                self._warm_up(stop)
                 _interrupt.check()  # a press held back meanwhile: still inside, so the pool is closed
             except BaseException:
                 self.shutdown(kill=True)
@@ -187,8 +127,8 @@ class Runner:
     def _make_pool(self) -> Any:
         return object()  # in-process backends have no pool; a marker keeps `started` true
 
-    def _warm_up(self) -> None:
-        """Make every worker exist before timing starts."""
+    def _warm_up(self, stop: threading.Event | None) -> None:
+        """Make every worker exist before timing starts (and give up when `stop` is set)."""
 
     def _close_pool(self, pool: Any, *, kill: bool) -> None:
         """Free the pool's workers."""
@@ -206,34 +146,41 @@ class Runner:
         """Turn the learner's function into what the pool receives."""
         return fn
 
-    def _warm_for(self, target: Callable) -> float:
-        """Import the module the tasks come from in every worker, outside the timed run;
-        return the seconds it took (counted as start-up).
+    def warm(self, fn: Callable, stop: threading.Event | None = None) -> float:
+        """Start the pool if needed and import the module `fn` comes from in every worker, now, outside any
+        timed run; return the seconds it took (a run counts them as start-up).
 
         Otherwise each worker's first task pays for the import (tens of ms
         under spawn): a one-off cost that would pass for a slow task. Only
         backends whose workers are other interpreters (`workers_import`) have
         anything to do; each module is imported once per pool.
         """
-        if not self.workers_import:
-            return 0.0
-        module = task_module(target)
-        if not module or module in self._warmed:
-            return 0.0
-        t0 = perf_counter_ns()
-        self._until_all_answer(module)
-        self._warmed.add(module)
-        return (perf_counter_ns() - t0) / 1e9
+        with self._deferring():
+            seconds = self.start(stop)
+            if not self.workers_import:
+                return seconds
+            module = task_module(fn)
+            if not module or module in self._warmed:
+                return seconds
+            t0 = perf_counter_ns()
+            try:
+                self._until_all_answer(module, stop)
+            except RunStopped:
+                self.shutdown(kill=True)
+                raise
+            self._warmed.add(module)
+            return seconds + (perf_counter_ns() - t0) / 1e9
 
-    def _until_all_answer(self, module: str | None) -> None:
-        """Return once every worker has started and run `ready(module=module)` (pool backends)."""
+    def _until_all_answer(self, module: str | None, stop: threading.Event | None = None) -> None:
+        """Return once every worker has started and run `ready(module=module)` (pool backends);
+        raise `RunStopped` if `stop` is set meanwhile."""
         raise NotImplementedError
 
-    def _stoppable(self, target: Callable, limits: _Limits) -> Callable:
+    def _stoppable(self, target: Callable, state: RunState) -> Callable:
         """`target`, or a wrapper that lets Stop and timeouts end it while it runs (threads; see `_cancel`)."""
         return target
 
-    def _submitter(self, target: Callable) -> Callable[[Any], Future]:
+    def _submitter(self, target: Callable, state: RunState) -> Callable[[Any], Future]:
         """A one-argument callable that submits `target(item)` as a timed task.
 
         Pools return `functools.partial(pool.submit, call_timed, target)`: a
@@ -241,15 +188,15 @@ class Runner:
         """
         raise NotImplementedError
 
-    def _chunk_submitter(self, target: Callable) -> Callable[[list], Future]:
+    def _chunk_submitter(self, target: Callable, state: RunState) -> Callable[[list], Future]:
         """Like `_submitter`, for a list of items run one after another by one worker."""
         raise NotImplementedError
 
-    def _check_task_timeout(self, task_timeout: float | None) -> float | None:
-        return task_timeout
+    def _check_task_timeout(self, task_timeout: float | None) -> None:
+        """Refuse a `task_timeout` this backend cannot honour (before anything starts)."""
 
-    def _describe_failure(self, exc: BaseException) -> str:
-        """Words for a task whose future failed (a dead worker, a cancel...)."""
+    def _describe_failure(self, exc: BaseException, index: int) -> str:
+        """Words for task `index`, whose future failed (a dead worker, a cancel...)."""
         return f"{type(exc).__name__}: {exc}"
 
     # -- running -----------------------------------------------------------
@@ -281,21 +228,27 @@ class Runner:
         items = check_items(items)
         chunksize = check_chunksize(chunksize)
         timeout = check_timeout(timeout, "timeout")
-        task_timeout = self._check_task_timeout(check_timeout(task_timeout, "task_timeout"))
+        task_timeout = check_timeout(task_timeout, "task_timeout")
+        self._check_task_timeout(task_timeout)
         if not callable(fn):
             raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
         target = self._prepare(fn, items)
         with self._deferring():
-            startup = self.start()
-            startup += self._warm_for(target)
-            memory = PeakMemory(self._worker_pids())
-            col = _Collector(len(items), chunksize, on_event, on_result)
-            t0 = col.t0 = perf_counter_ns()
-            deadline = None if timeout is None else t0 + int(timeout * 1e9)
-            limits = _Limits(stop, deadline, task_timeout, window=self.max_workers + 16)
+            col = Collector(len(items), chunksize, on_event, on_result)
+            state = RunState(stop, None, task_timeout, window=self.max_workers + 16, chunksize=chunksize,
+                             enforce_task_timeout=self.watches_task_timeout)
+            started = perf_counter_ns()
+            memory = None
             try:
-                self._execute(target, items, chunksize, col, limits)
+                startup = self.warm(target, stop)
+                memory = PeakMemory(self._worker_pids())
+                t0 = col.t0 = perf_counter_ns()
+                state.deadline = None if timeout is None else t0 + int(timeout * 1e9)
+                self._execute(target, items, col, state)
             except RunStopped as why:
+                if memory is None:  # Stop came while the pool was starting: nothing ran
+                    startup, t0 = (perf_counter_ns() - started) / 1e9, perf_counter_ns()
+                    col.t0 = t0
                 self.shutdown(kill=True)
                 if why.culprit is not None:
                     col.fail_range(why.culprit[0], min(chunksize, len(items) - why.culprit[0]), col.t0,
@@ -307,7 +260,7 @@ class Runner:
             wall = (perf_counter_ns() - t0) / 1e9
             if col.pool_broken:
                 self.shutdown(kill=True)  # the next run gets a fresh pool
-        parent_peak, workers_peak = memory.read()
+        parent_peak, workers_peak = memory.read() if memory is not None else (0, 0)
         merged = {"tasks": len(items), "chunksize": chunksize, **(params or {})}
         return RunRecord(
             backend=self.backend, max_workers=self.max_workers, start_method=self.start_method,
@@ -323,15 +276,44 @@ class Runner:
         """
         return EventStream(self, fn, items, kwargs)
 
-    def _execute(self, target: Callable, items: list, chunksize: int, col: _Collector, limits: _Limits) -> None:
-        target = self._stoppable(target, limits)
-        futures: list[Future] = limits.futures
-        limits.chunksize = chunksize
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any], *, timeout: float | None = None,
+            chunksize: int = 1) -> Iterator[Any]:
+        """Like `Executor.map(fn, items)`: the results, in input order.
+
+        Every task runs at once (as `Executor.map` submits them all). A failed
+        task raises `TaskFailed`, naming it and its error, when the iteration
+        reaches it; the standard library raises the task's own exception there,
+        but ours crossed into this process as text. Keep `run` for the record.
+        """
+        return _in_order(self.run(fn, items, timeout=timeout, chunksize=chunksize))
+
+    def submit(self, fn: Callable[[Any], Any], item: Any) -> Future:
+        """Like `Executor.submit(fn, item)`: a Future of one task's result.
+
+        The future raises `TaskFailed` if the task failed. Its `outcome` (an
+        `Outcome`, set before the future is done) holds the task's own timings,
+        and `submitted` the parent's clock when it was handed over, for
+        `outcome_event`. The pool is started and warmed first, if needed.
+        """
+        target = self._prepare(fn, [item])
+        with self._deferring():
+            self.warm(target)
+            submitted = perf_counter_ns()
+            inner = self._submitter(target, RunState(None, None, None, window=self.max_workers))(item)
+        outer: Future = Future()
+        outer.submitted = submitted  # type: ignore[attr-defined]
+        inner.add_done_callback(lambda done: _settle(outer, done, self._describe_failure))
+        return outer
+
+    def _execute(self, target: Callable, items: list, col: Collector, state: RunState) -> None:
+        target = self._stoppable(target, state)
+        chunksize = state.chunksize
+        futures: list[Future] = state.futures
         stamps: list[int] = []  # submit times, one per future
         append, stamp = futures.append, stamps.append
         pending = _interrupt.pending()  # a held-back Ctrl-C; raised here, between submits
         if chunksize == 1:
-            submit = self._submitter(target)
+            submit = self._submitter(target, state)
             for item in items:
                 stamp(perf_counter_ns())
                 try:
@@ -341,7 +323,7 @@ class Runner:
                 if pending:
                     _interrupt.check()
         else:
-            submit = self._chunk_submitter(target)
+            submit = self._chunk_submitter(target, state)
             for first in range(0, len(items), chunksize):
                 stamp(perf_counter_ns())
                 try:
@@ -350,74 +332,8 @@ class Runner:
                     append(_failed_future(exc))
                 if pending:
                     _interrupt.check()
-        if not col.streaming:
-            self._collect_in_order(futures, stamps, chunksize, col, limits)
-        else:
-            self._collect_as_completed(futures, stamps, chunksize, col, limits)
-
-    def _collect_in_order(self, futures: list[Future], stamps: list[int], chunksize: int, col: _Collector,
-                          limits: _Limits) -> None:
-        """Take results in input order, as `Executor.map` does: the cheapest way.
-
-        The wait is sliced into POLL_INTERVAL_S pieces so that Stop, the deadline
-        and Ctrl-C are noticed while a long task runs.
-        """
-        poll = config.POLL_INTERVAL_S
-        checks = limits.active
-        pending = _interrupt.pending()
-        outcomes, collected, take = col.outcomes, col.collected, col.take
-        if chunksize == 1:
-            col.submitted = stamps  # one future per task: the submit times are already by task index
-        for k, fut in enumerate(futures):
-            while True:
-                try:
-                    outcome = fut.result(poll)
-                except TimeoutError:
-                    _interrupt.check()
-                    limits.check()
-                    continue
-                except (Exception, CancelledError) as exc:
-                    outcome = exc
-                break
-            if type(outcome) is tuple and chunksize == 1:  # the hot path: one task, nobody streaming
-                outcomes[k] = outcome
-                collected[k] = perf_counter_ns()
-            else:
-                take(k * chunksize, stamps[k], outcome, perf_counter_ns(), self)
-            # Let the future go now, as `Executor.map` does, rather than keeping
-            # thousands of finished ones (and their locks) alive to the end.
-            futures[k] = None  # type: ignore[call-overload]
-            if pending:
-                _interrupt.check()
-            if checks:
-                limits.check()
-
-    def _collect_as_completed(self, futures: list[Future], stamps: list[int], chunksize: int, col: _Collector,
-                              limits: _Limits) -> None:
-        """Take results as they finish, so each event can be streamed at once."""
-        done: queue.SimpleQueue[Future] = queue.SimpleQueue()
-        pending = {fut: k for k, fut in enumerate(futures)}
-        for fut in futures:
-            fut.add_done_callback(done.put)
-        poll = config.POLL_INTERVAL_S
-        while pending:
-            try:
-                fut = done.get(timeout=poll)
-            except queue.Empty:
-                _interrupt.check()
-                limits.check()
-                continue
-            collected = perf_counter_ns()
-            k = pending.pop(fut)
-            futures[k] = None  # type: ignore[call-overload]  # see _collect_in_order
-            try:
-                outcome = fut.result()
-            except (Exception, CancelledError) as exc:
-                outcome = exc
-            col.take(k * chunksize, stamps[k], outcome, collected, self)
-            _interrupt.check()
-            if limits.active:
-                limits.check()
+        collect = collect_as_completed if col.streaming else collect_in_order
+        collect(futures, stamps, col, state, self._describe_failure)
 
 
 def task_module(target: Callable) -> str | None:
@@ -432,6 +348,32 @@ def task_module(target: Callable) -> str | None:
     return None if module == "__main__" else module
 
 
+def _in_order(record: RunRecord) -> Iterator[Any]:
+    for event, result in zip(record.events, record.results, strict=True):
+        if not event.ok:
+            raise TaskFailed(f"task {event.index}: {_last_line(event.error)}")
+        yield result
+
+
+def _settle(outer: Future, inner: Future, describe: Callable[[BaseException, int], str]) -> None:
+    """Give `outer` (a `submit`'s future) what the pool's future for it gave."""
+    try:
+        raw = inner.result()
+    except (Exception, CancelledError) as exc:
+        outer.set_exception(TaskFailed(f"task 0: {describe(exc, 0)}"))
+        return
+    outer.outcome = outcome = Outcome._make(raw)  # type: ignore[attr-defined]
+    if outcome.error is None:
+        outer.set_result(outcome.result)
+    else:
+        outer.set_exception(TaskFailed(f"task 0: {_last_line(outcome.error)}"))
+
+
+def _last_line(error: str) -> str:
+    lines = error.strip().splitlines()
+    return lines[-1] if lines else "?"
+
+
 def _failed_future(exc: BaseException) -> Future:
     """A future that failed before it was submitted, so it is collected like any other failure."""
     fut: Future = Future()
@@ -439,178 +381,8 @@ def _failed_future(exc: BaseException) -> Future:
     return fut
 
 
-def _is_broken_pool(exc: BaseException) -> bool:
-    return type(exc).__name__ in ("BrokenProcessPool", "BrokenThreadPool", "BrokenExecutor")
-
-
 def _name_of(fn: Callable) -> str:
     inner = getattr(fn, "func", fn)  # functools.partial
     return getattr(inner, "__qualname__", None) or getattr(inner, "__name__", None) or type(fn).__name__
 
 
-class _Collector:
-    """Gathers raw outcomes in the parent, in three columns indexed by task.
-
-    On the hot path it only stores the worker's outcome tuple and the
-    collection time; TaskEvents are built by the record's `EventLog` when first
-    read, or at once for a caller who streams them. Worker labels go to workers
-    in the order their first result was collected (streaming) or by task index.
-    """
-
-    def __init__(self, n: int, chunksize: int, on_event: EventCallback | None,
-                 on_result: Callable[[TaskEvent, Any], Any] | None = None) -> None:
-        self.n = n
-        self.chunksize = chunksize
-        self.t0 = 0
-        self.on_event = on_event
-        self.on_result = on_result
-        self.streaming = on_event is not None or on_result is not None
-        self.submitted: list[int] = [0] * n
-        self.outcomes: list[tuple | None] = [None] * n  # (result, start, end, cpu, pid, tid, error)
-        self.collected: list[int] = [0] * n
-        self.labels: dict[tuple[int, int], str] = {}
-        self.pool_broken = False
-        self._built: list[TaskEvent | None] = [None] * n
-
-    def take(self, first: int, submitted: int, outcome: object, collected: int, runner: Runner) -> None:
-        """Record what one future gave: a task's outcome, a chunk's, or the pool's failure."""
-        if type(outcome) is tuple:  # one task; a chunk comes back as a list
-            self.add(first, submitted, outcome, collected)
-        elif type(outcome) is list:
-            for k, one in enumerate(outcome):
-                self.add(first + k, submitted, one, collected)
-        else:
-            self.pool_broken = self.pool_broken or _is_broken_pool(outcome)
-            count = min(self.chunksize, self.n - first)
-            self.fail_range(first, count, submitted, collected, runner._describe_failure(outcome))
-
-    def add(self, index: int, submitted: int, outcome: tuple, collected: int) -> None:
-        self.submitted[index] = submitted
-        self.outcomes[index] = outcome
-        self.collected[index] = collected
-        if self.streaming:
-            event = self._event(index)
-            if self.on_event is not None:
-                self.on_event(event)
-            if self.on_result is not None:
-                self.on_result(event, outcome[0])
-
-    def fail_range(self, first: int, count: int, submitted: int, when: int, error: str) -> None:
-        for index in range(first, first + count):
-            if self.outcomes[index] is None:
-                self.add(index, submitted, (None, when, when, 0, 0, 0, error), when)
-
-    def fail_unfinished(self, error: str) -> None:
-        now = perf_counter_ns()
-        for index in range(self.n):
-            if self.outcomes[index] is None:
-                self.add(index, self.t0, (None, now, now, 0, 0, 0, error), now)
-
-    def _event(self, index: int) -> TaskEvent:
-        """One task's event, built now (for streaming) and kept for the record."""
-        ev = self._built[index]
-        if ev is None:
-            ev = self._built[index] = _build_events(self.t0, self.labels, [index], self.submitted,
-                                                    self.outcomes, self.collected, self._built)[0]
-        return ev
-
-    def events(self) -> EventLog:
-        """Every collected task's event, in index order, built when first read."""
-        present = [k for k, out in enumerate(self.outcomes) if out is not None] if None in self.outcomes \
-            else range(self.n)
-        build = functools.partial(_build_events, self.t0, self.labels, present, self.submitted, self.outcomes,
-                                  self.collected, self._built)
-        return EventLog(build, len(present))
-
-    def results(self) -> tuple[Any, ...]:
-        outcomes = self.outcomes
-        if None in outcomes:
-            return tuple(None if out is None else out[0] for out in outcomes)
-        return tuple(map(_first, outcomes))
-
-
-_first = operator.itemgetter(0)
-
-
-def _build_events(t0: int, labels: dict[tuple[int, int], str], indices: Iterable[int], submitted: list[int],
-                  outcomes: list[tuple | None], collected: list[int],
-                  built: list[TaskEvent | None]) -> list[TaskEvent]:
-    """TaskEvents for `indices` from the collector's columns; events built before are reused.
-
-    One tight loop, as it runs once per task. The cyclic garbage collector is
-    paused meanwhile: thousands of new objects would otherwise trigger full
-    collections that cost more than building them (and no cycle is made here).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        out = []
-        make = make_event
-        for index in indices:
-            ev = built[index]
-            if ev is None:
-                _, start, end, cpu, pid, tid, err = outcomes[index]  # type: ignore[misc]
-                label = labels.get((pid, tid)) if pid else ""
-                if label is None:
-                    label = labels[(pid, tid)] = f"w{len(labels)}"
-                ev = make(index, label, pid, tid, (min(submitted[index], start) - t0) / 1e9, (start - t0) / 1e9,
-                          (end - t0) / 1e9, (collected[index] - t0) / 1e9, cpu / 1e9, err is None, err or "")
-            out.append(ev)
-        return out
-    finally:
-        if enabled:
-            gc.enable()
-
-
-class EventStream:
-    """Iterate over a run's events while it runs in a background thread."""
-
-    _ids = itertools.count()
-
-    def __init__(self, runner: Runner, fn: Callable, items: Iterable, kwargs: dict[str, Any]) -> None:
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._stop = kwargs.pop("stop", None) or threading.Event()
-        self.record: RunRecord | None = None
-        self.error: BaseException | None = None
-        user_cb = kwargs.pop("on_event", None)
-
-        def on_event(ev: TaskEvent) -> None:
-            if user_cb is not None:
-                user_cb(ev)
-            self._queue.put(ev)
-
-        def body() -> None:
-            try:
-                self.record = runner.run(fn, items, on_event=on_event, stop=self._stop, **kwargs)
-            except BaseException as exc:  # re-raised in the iterating thread
-                self.error = exc
-            finally:
-                self._queue.put(_END)
-
-        self._thread = threading.Thread(target=body, name=f"concurrency-lab-stream-{next(self._ids)}", daemon=True)
-        self._thread.start()
-
-    def __iter__(self) -> Iterator[TaskEvent]:
-        try:
-            while True:
-                try:
-                    item = self._queue.get(timeout=config.POLL_INTERVAL_S)
-                except queue.Empty:
-                    continue
-                if item is _END:
-                    break
-                yield item
-        except BaseException:
-            self.close()
-            raise
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the run and wait (bounded) for its cleanup."""
-        self._stop.set()
-        self._thread.join(timeout)
-
-
-_END = object()

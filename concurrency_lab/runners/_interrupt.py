@@ -108,9 +108,11 @@ def _leave() -> bool:
     return True
 
 
-def wait(futures: Iterable[Future], timeout: float) -> tuple[set[Future], set[Future]]:
+def wait(futures: Iterable[Future], timeout: float,
+         stop: threading.Event | None = None) -> tuple[set[Future], set[Future]]:
     """`concurrent.futures.wait` for all of them, in POLL_INTERVAL_S slices
-    that each end with `check()`: a held-back Ctrl-C gets through a long wait."""
+    that each end with `check()`: a held-back Ctrl-C gets through a long wait.
+    It also returns, unfinished, as soon as `stop` is set."""
     deadline = time.monotonic() + timeout
     not_done = set(futures)
     done: set[Future] = set()
@@ -118,6 +120,21 @@ def wait(futures: Iterable[Future], timeout: float) -> tuple[set[Future], set[Fu
         now_done, not_done = concurrent.futures.wait(
             not_done, timeout=min(config.POLL_INTERVAL_S, max(deadline - time.monotonic(), 0.0)))
         done |= now_done
-        if not not_done or time.monotonic() >= deadline:
+        if not not_done or time.monotonic() >= deadline or (stop is not None and stop.is_set()):
             return done, not_done
+        check()
+
+
+def as_completed(futures: Iterable[Future], timeout: float) -> Iterator[Future]:
+    """`concurrent.futures.as_completed`, waiting in POLL_INTERVAL_S slices that each end with `check()`,
+    so a held-back Ctrl-C gets through; past `timeout` seconds, TimeoutError."""
+    deadline = time.monotonic() + timeout
+    not_done = set(futures)
+    while not_done:
+        done, not_done = concurrent.futures.wait(
+            not_done, timeout=min(config.POLL_INTERVAL_S, max(deadline - time.monotonic(), 0.0)),
+            return_when=concurrent.futures.FIRST_COMPLETED)
+        yield from done
+        if not_done and time.monotonic() >= deadline:
+            raise TimeoutError(f"{len(not_done)} task(s) not done within {timeout:g} s")
         check()

@@ -24,6 +24,7 @@ from .._worker import _describe
 from ..workloads import async_twin
 from ._base import Runner
 from ._cancel import TaskCancelled, TaskGuard
+from ._run import RunState
 
 
 class AsyncioRunner(Runner):
@@ -54,7 +55,7 @@ class AsyncioRunner(Runner):
         finally:
             guard.close()
 
-    def _warm_up(self) -> None:
+    def _warm_up(self, stop: threading.Event | None) -> None:
         async def make_slots() -> asyncio.Queue:
             slots: asyncio.Queue[int] = asyncio.Queue()
             for slot in range(self.max_workers):
@@ -76,26 +77,24 @@ class AsyncioRunner(Runner):
         if not thread.is_alive():
             loop.close()
 
-    _task_timeout: float | None = None
-
-    def _check_task_timeout(self, task_timeout: float | None) -> float | None:
-        # Coroutines are cancelled one by one inside the loop (asyncio.wait_for);
-        # the run goes on, unlike pools, which must stop a worker to stop a task.
-        self._task_timeout = task_timeout
-        return None
+    #: Coroutines are cancelled one by one inside the loop (asyncio.wait_for); the
+    #: run goes on, unlike pools, which must stop a worker to stop a task.
+    watches_task_timeout = False
 
     def _prepare(self, fn: Callable, items: list) -> Callable:
         return async_twin(fn) or fn
 
-    def _submitter(self, target: Callable) -> Callable:
+    def _submitter(self, target: Callable, state: RunState) -> Callable:
         loop, _ = self._pool
-        return lambda item: asyncio.run_coroutine_threadsafe(self._run_chunk(target, [item]), loop)
+        timeout = state.task_timeout
+        return lambda item: asyncio.run_coroutine_threadsafe(self._run_chunk(target, [item], timeout), loop)
 
-    def _chunk_submitter(self, target: Callable) -> Callable:
+    def _chunk_submitter(self, target: Callable, state: RunState) -> Callable:
         loop, _ = self._pool
-        return lambda chunk: asyncio.run_coroutine_threadsafe(self._run_chunk(target, chunk), loop)
+        timeout = state.task_timeout
+        return lambda chunk: asyncio.run_coroutine_threadsafe(self._run_chunk(target, chunk, timeout), loop)
 
-    async def _run_chunk(self, target: Callable, chunk: list) -> Any:
+    async def _run_chunk(self, target: Callable, chunk: list, timeout: float | None) -> Any:
         closing = self._closing
         if closing.is_set():
             raise asyncio.CancelledError
@@ -105,7 +104,7 @@ class AsyncioRunner(Runner):
             for item in chunk:
                 if closing.is_set():
                     raise asyncio.CancelledError
-                outcomes.append(await _call_timed_async(target, item, slot, self._task_timeout, self._guard))
+                outcomes.append(await _call_timed_async(target, item, slot, timeout, self._guard))
         finally:
             self._slots.put_nowait(slot)
         return outcomes[0] if len(chunk) == 1 else outcomes

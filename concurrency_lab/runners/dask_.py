@@ -23,6 +23,7 @@ import contextlib
 import functools
 import importlib.util
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from .. import config
 from .._worker import call_chunk, call_timed, ready
 from ._base import Runner
+from ._run import RunState, stopped_while_starting
 from .shipping import check_input_picklable, ship
 
 if TYPE_CHECKING:
@@ -131,7 +133,6 @@ class DaskRunner(Runner):
         super().__init__(1 if address is not None and max_workers is None else max_workers)
         self.address = address
         self._min_workers = self.max_workers  # with address=, max_workers becomes the cluster's size
-        self._task_timeout: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------
     def _make_pool(self) -> _DaskPool:
@@ -147,16 +148,16 @@ class DaskRunner(Runner):
             raise
         return _DaskPool(cluster, client, client.get_executor(pure=False))
 
-    def _warm_up(self) -> None:
+    def _warm_up(self, stop: threading.Event | None) -> None:
         """Wait for the workers, then have each answer a task, so the timed run measures none of it."""
         client = self._pool.client
         client.wait_for_workers(self._min_workers, timeout=config.STARTUP_TIMEOUT_S)
-        self._until_all_answer(None)
+        self._until_all_answer(None, stop)
         if self.address is not None:
             self.max_workers = sum(client.nthreads().values())
             self._pool.offsets = _clock_offsets(client)
 
-    def _until_all_answer(self, module: str | None) -> None:
+    def _until_all_answer(self, module: str | None, stop: threading.Event | None = None) -> None:
         """One `ready` task pinned to each worker: it has started its thread and can import `module`."""
         client = self._pool.client
         futures = [client.submit(ready, 0.0, module, workers=[addr], allow_other_workers=False, pure=False)
@@ -164,6 +165,7 @@ class DaskRunner(Runner):
         deadline = time.monotonic() + config.STARTUP_TIMEOUT_S
         for fut in futures:  # an import error in a worker raises here, as it would with processes
             fut.result(timeout=max(deadline - time.monotonic(), 0.001))
+        stopped_while_starting(stop)
 
     def _close_pool(self, pool: _DaskPool, *, kill: bool) -> None:
         """Cancel what is left, then close client and cluster; with kill, end our workers first."""
@@ -182,24 +184,21 @@ class DaskRunner(Runner):
         return _local_worker_pids(self._pool.cluster) if self._pool is not None else []
 
     # -- running -----------------------------------------------------------------
-    def _check_task_timeout(self, task_timeout: float | None) -> float | None:
-        self._task_timeout = task_timeout  # decides, per run, whether workers announce each start
-        return task_timeout
-
     def _prepare(self, fn: Callable, items: list) -> Callable:
         check_input_picklable(items[0], 0)
         return ship(fn)
 
-    def _submitter(self, target: Callable) -> Callable[[Any], Future]:
-        return self._submitter_for(call_timed, target)
+    def _submitter(self, target: Callable, state: RunState) -> Callable[[Any], Future]:
+        return self._submitter_for(call_timed, target, state)
 
-    def _chunk_submitter(self, target: Callable) -> Callable[[list], Future]:
-        return self._submitter_for(call_chunk, target)
+    def _chunk_submitter(self, target: Callable, state: RunState) -> Callable[[list], Future]:
+        return self._submitter_for(call_chunk, target, state)
 
-    def _submitter_for(self, call: Callable, target: Callable) -> Callable[[Any], Future]:
-        """The plain executor submit when it suffices: the hot path, as with processes."""
+    def _submitter_for(self, call: Callable, target: Callable, state: RunState) -> Callable[[Any], Future]:
+        """The plain executor submit when it suffices: the hot path, as with processes. With a
+        `task_timeout`, workers announce each start (per run: the run's state decides)."""
         pool = self._pool
-        if self._task_timeout is not None:
+        if state.task_timeout is not None:
             return self._announcing_submitter(call, target)
         if pool.offsets:
             return functools.partial(pool.executor.submit, _in_worker, "", pool.offsets, call, target)
@@ -227,9 +226,9 @@ class DaskRunner(Runner):
 
         return submit_one
 
-    def _describe_failure(self, exc: BaseException) -> str:
+    def _describe_failure(self, exc: BaseException, index: int) -> str:
         if type(exc).__name__ != "KilledWorker":
-            return super()._describe_failure(exc)
+            return super()._describe_failure(exc, index)
         return (f"KilledWorker: {exc}. The worker process running this task died each time it was tried "
                 "(dask's nanny restarts a dead worker and the scheduler retries its task, up to "
                 "distributed.scheduler.allowed-failures times); the other tasks carried on.")

@@ -33,6 +33,7 @@ import concurrent.futures
 import functools
 import platform
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -42,6 +43,7 @@ from .. import config
 from .._worker import call_chunk, call_timed, ready
 from ._base import Runner
 from ._interrupt import wait
+from ._run import RunState, stopped_while_starting
 from .shipping import UnpicklableError, _by_reference_ok, check_input_picklable
 
 #: The first Python whose concurrent.futures has InterpreterPoolExecutor (PEP 734's companion).
@@ -85,10 +87,10 @@ class InterpreterRunner(Runner):
     def _make_pool(self) -> Executor:
         return pool_class()(self.max_workers, thread_name_prefix="concurrency-lab-interp")
 
-    def _warm_up(self) -> None:
-        self._until_all_answer(None)
+    def _warm_up(self, stop: threading.Event | None) -> None:
+        self._until_all_answer(None, stop)
 
-    def _until_all_answer(self, module: str | None) -> None:
+    def _until_all_answer(self, module: str | None, stop: threading.Event | None = None) -> None:
         """Return once every worker thread has created its interpreter and run a task there.
 
         Threads (and so interpreters) start on demand, so timing would otherwise
@@ -101,7 +103,8 @@ class InterpreterRunner(Runner):
         answered: set[int] = set()
         while len(answered) < self.max_workers:
             futures = [self._pool.submit(call_timed, task, WARM_UP_DELAY_S) for _ in range(self.max_workers)]
-            done, not_done = wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
+            done, not_done = wait(futures, timeout=max(deadline - time.monotonic(), 0.0), stop=stop)
+            stopped_while_starting(stop)
             if not_done:
                 raise TimeoutError(f"worker interpreters did not start within {config.STARTUP_TIMEOUT_S} s")
             for fut in done:
@@ -119,10 +122,10 @@ class InterpreterRunner(Runner):
         check_input_picklable(items[0], 0)
         return fn
 
-    def _submitter(self, target: Callable) -> Callable:
+    def _submitter(self, target: Callable, state: RunState) -> Callable:
         return functools.partial(self._pool.submit, call_timed, target)
 
-    def _chunk_submitter(self, target: Callable) -> Callable:
+    def _chunk_submitter(self, target: Callable, state: RunState) -> Callable:
         return functools.partial(self._pool.submit, call_chunk, target)
 
 

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+import pickle
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from .. import config
 from .._worker import call_chunk, call_timed, ready
 from ._base import Runner
+from ._executor import manager_thread, worker_processes
 from ._interrupt import wait
+from ._run import RunState, stopped_while_starting
 from .shipping import check_input_picklable, ship
 from .validate import check_int, check_start_method
 
@@ -53,11 +57,11 @@ class ProcessRunner(Runner):
             resource_tracker.ensure_running()
         return ProcessPoolExecutor(self.max_workers, mp_context=ctx)
 
-    def _warm_up(self) -> None:
-        self._until_all_answer(None)
-        self._procs = list(self._pool._processes.values())
+    def _warm_up(self, stop: threading.Event | None) -> None:
+        self._until_all_answer(None, stop)
+        self._procs = worker_processes(self._pool)
 
-    def _until_all_answer(self, module: str | None) -> None:
+    def _until_all_answer(self, module: str | None, stop: threading.Event | None = None) -> None:
         """Return only when every worker process has started and answered a task.
 
         Spawn and forkserver start workers on demand, and a worker that exists
@@ -70,20 +74,22 @@ class ProcessRunner(Runner):
         delay = 0.0
         while True:
             futures = [pool.submit(ready, delay, module) for _ in range(self.max_workers)]
-            done, not_done = wait(futures, timeout=max(deadline - time.monotonic(), 0.0))
+            done, not_done = wait(futures, timeout=max(deadline - time.monotonic(), 0.0), stop=stop)
+            stopped_while_starting(stop)
             if not_done:
                 raise TimeoutError(f"worker processes did not start within {config.STARTUP_TIMEOUT_S} s")
             for fut in done:
                 exc = fut.exception()
-                if exc is not None and type(exc).__name__ == "BrokenProcessPool":
+                if isinstance(exc, BrokenProcessPool):
                     raise WorkerStartError(_START_FAILED.format(method=self.start_method)) from exc
                 answered.add(fut.result())  # any other error (an import failing) raises as it is
-            if len(pool._processes) >= self.max_workers and answered >= set(pool._processes):
+            started = {proc.pid for proc in worker_processes(pool)}
+            if len(started) >= self.max_workers and answered >= started:
                 return
             delay = 0.002  # keep the ready workers busy a moment, so the late one gets a task
 
     def _close_pool(self, pool: ProcessPoolExecutor, *, kill: bool) -> None:
-        procs = list(getattr(pool, "_processes", {}).values()) or self._procs
+        procs = worker_processes(pool) or self._procs
         if kill:
             for proc in procs:
                 if proc.is_alive():
@@ -92,7 +98,7 @@ class ProcessRunner(Runner):
             # with no time limit, and a lock left held by an interrupt (see
             # `_interrupt`) would block it for ever. Its workers are dead; it
             # notices within milliseconds, so a bounded join is plenty.
-            manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
+            manager = manager_thread(pool)  # read before shutdown(), which forgets it
             pool.shutdown(wait=False, cancel_futures=True)
             if manager is not None:
                 manager.join(config.SHUTDOWN_GRACE_S)
@@ -111,15 +117,19 @@ class ProcessRunner(Runner):
         check_input_picklable(items[0], 0)
         return ship(fn)
 
-    def _submitter(self, target: Callable) -> Callable:
+    def _submitter(self, target: Callable, state: RunState) -> Callable:
         return functools.partial(self._pool.submit, call_timed, target)
 
-    def _chunk_submitter(self, target: Callable) -> Callable:
+    def _chunk_submitter(self, target: Callable, state: RunState) -> Callable:
         return functools.partial(self._pool.submit, call_chunk, target)
 
-    def _describe_failure(self, exc: BaseException) -> str:
-        if type(exc).__name__ != "BrokenProcessPool":
-            return super()._describe_failure(exc)
+    def _describe_failure(self, exc: BaseException, index: int) -> str:
+        if _is_unpicklable_result(exc):
+            return (f"{type(exc).__name__}: {exc}. Task {index}'s return value could not be sent back: a worker "
+                    "process hands its result to this one pickled, and this value cannot be pickled. Return "
+                    "plain data (numbers, strings, lists, dicts) instead, or use threads.")
+        if not isinstance(exc, BrokenProcessPool):
+            return super()._describe_failure(exc, index)
         died = self._deaths()
         who = "; ".join(died) if died else "a worker process ended abruptly"
         return (f"BrokenProcessPool: a worker process died ({who}). When one worker dies, "
@@ -134,7 +144,7 @@ class ProcessRunner(Runner):
         # Let the executor's manager thread reap them first: under forkserver an
         # exit status is read once from a pipe, and a second reader racing it
         # gets EOF and records 255 instead of the real code or signal.
-        manager = getattr(self._pool, "_executor_manager_thread", None)
+        manager = manager_thread(self._pool) if self._pool is not None else None
         if manager is not None and manager is not threading.current_thread():
             manager.join(config.SHUTDOWN_GRACE_S)
         deadline = time.monotonic() + config.SHUTDOWN_GRACE_S
@@ -142,6 +152,13 @@ class ProcessRunner(Runner):
             time.sleep(0.01)
         fates = [_fate(p) for p in self._procs]
         return [f for f in fates if f and "SIGTERM" not in f] or [f for f in fates if f]
+
+
+def _is_unpicklable_result(exc: BaseException) -> bool:
+    """Whether the pool failed to pickle a task's outcome in the worker. The input was pickled before any
+    worker started (`check_input_picklable`) and a task's own exception comes back as text, so a pickling
+    error on the future can only be the result's."""
+    return isinstance(exc, (TypeError, AttributeError, pickle.PicklingError)) and "pickle" in str(exc).lower()
 
 
 class WorkerStartError(RuntimeError):

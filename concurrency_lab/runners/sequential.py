@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from time import perf_counter_ns
+from typing import Any
 
 from .. import config
 from .._worker import call_timed
-from ._base import Runner, RunStopped, _Collector, _Limits
+from ._base import Runner
 from ._cancel import TaskCancelled, TaskGuard
+from ._run import Collector, RunState, RunStopped
 from .validate import check_int
 
 
@@ -28,13 +31,17 @@ class SequentialRunner(Runner):
     def __init__(self, max_workers: int | None = 1) -> None:
         super().__init__(check_int(1 if max_workers is None else max_workers, "max_workers", low=1, high=1))
 
-    def _check_task_timeout(self, task_timeout: float | None) -> float | None:
+    def _check_task_timeout(self, task_timeout: float | None) -> None:
         if task_timeout is not None:
             raise ValueError("task_timeout: the sequential backend runs tasks in your own thread, one after "
                              "another; use timeout= for the whole run, or the threads or processes backend")
-        return None
 
-    def _execute(self, target: Callable, items: list, chunksize: int, col: _Collector, limits: _Limits) -> None:
+    def _submitter(self, target: Callable, state: RunState) -> Callable[[Any], Future]:
+        """`submit` runs the task at once, in the caller's thread, and hands back a done future."""
+        return lambda item: _done(call_timed(target, item))
+
+    def _execute(self, target: Callable, items: list, col: Collector, state: RunState) -> None:
+        limits = state
         if not limits.active:
             for index, item in enumerate(items):
                 submitted = perf_counter_ns()
@@ -58,7 +65,13 @@ class SequentialRunner(Runner):
             guard.close()
 
 
-def _watch(limits: _Limits) -> TaskGuard:
+def _done(outcome: tuple) -> Future:
+    fut: Future = Future()
+    fut.set_result(outcome)
+    return fut
+
+
+def _watch(limits: RunState) -> TaskGuard:
     """A guard for the calling thread, and a daemon thread that cancels its task when the run must end.
 
     The watchdog looks every POLL_INTERVAL_S and leaves once it has sent

@@ -10,9 +10,10 @@ from typing import Any
 
 from .. import config
 from .._worker import call_chunk, call_timed
-from ._base import Runner, _Limits
+from ._base import Runner
 from ._cancel import TaskGuard
 from ._interrupt import wait
+from ._run import RunState
 
 
 class ThreadRunner(Runner):
@@ -31,7 +32,7 @@ class ThreadRunner(Runner):
         self._guards = _PoolGuards()
         return ThreadPoolExecutor(self.max_workers, thread_name_prefix="concurrency-lab")
 
-    def _warm_up(self) -> None:
+    def _warm_up(self, stop: threading.Event | None) -> None:
         # Threads start on demand; a barrier keeps each one busy so the pool
         # must start all of them now, outside the timed run.
         barrier = threading.Barrier(self.max_workers)
@@ -45,13 +46,13 @@ class ThreadRunner(Runner):
         if kill:
             self._guards.cancel_all()
 
-    def _stoppable(self, target: Callable, limits: _Limits) -> Callable:
-        return functools.partial(_guarded, self._guards, target) if limits.active else target
+    def _stoppable(self, target: Callable, state: RunState) -> Callable:
+        return functools.partial(_guarded, self._guards, target) if state.active else target
 
-    def _submitter(self, target: Callable) -> Callable:
+    def _submitter(self, target: Callable, state: RunState) -> Callable:
         return functools.partial(self._pool.submit, call_timed, target)
 
-    def _chunk_submitter(self, target: Callable) -> Callable:
+    def _chunk_submitter(self, target: Callable, state: RunState) -> Callable:
         return functools.partial(self._pool.submit, call_chunk, target)
 
 

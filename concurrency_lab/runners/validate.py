@@ -26,9 +26,9 @@ def check_int(value: Any, name: str, *, low: int, high: int | None = None) -> in
 def check_workers(value: Any) -> int:
     """max_workers: 1 to MAX_WORKERS_CAP (None means the number of usable cores)."""
     if value is None:
-        from ..records import _usable_cores
+        from ..info import usable_cores
 
-        return min(_usable_cores(), config.MAX_WORKERS_CAP)
+        return min(usable_cores(), config.MAX_WORKERS_CAP)
     return check_int(value, "max_workers", low=1, high=config.MAX_WORKERS_CAP)
 
 

@@ -1,0 +1,55 @@
+"""How the library times the things it compares, and the interpreter setting lessons turn.
+
+- `fastest`: several contenders, each tried once per repeat, in turn; each keeps
+  its fastest try. A busy machine only ever makes a try slower, never faster,
+  so the fastest is the closest to what the code itself costs, and taking
+  turns makes a busy spell slow every contender alike.
+- `best_of`: the same for one callable.
+- `switch_interval`: `sys.setswitchinterval` for a block, always restored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+
+def fastest(timers: Mapping[str, Callable[[], float]], repeats: int) -> dict[str, float]:
+    """Call every timer once per repeat, in turn, and keep each one's smallest result (seconds).
+
+    A timer returns the seconds its one try took (a run's `record.wall`, say).
+    """
+    best = dict.fromkeys(timers, float("inf"))
+    for _ in range(repeats):
+        for name, timer in timers.items():
+            best[name] = min(best[name], timer())
+    return best
+
+
+def best_of(fn: Callable[[], Any], repeats: int) -> float:
+    """The fastest of `repeats` calls of `fn`, in seconds of `time.perf_counter`."""
+    def once() -> float:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+    return fastest({"fn": once}, repeats)["fn"]
+
+
+@contextlib.contextmanager
+def switch_interval(seconds: float | None) -> Iterator[None]:
+    """Set `sys.setswitchinterval(seconds)` for a block, and always restore the old value (None: leave it).
+
+    The interval is how often the interpreter asks a thread holding the GIL to hand it over (5 ms by
+    default); it is process-wide, so a block that changes it must give it back, error or not.
+    """
+    old = sys.getswitchinterval()
+    if seconds is not None:
+        sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
