@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     repeats = args.repeats or (3 if args.small else 5)
     count = args.tiny or (100 if args.small else 400)
-    from concurrency_lab.workloads import calibrate
+    from concurrency_lab.calibration import calibrate
 
     n = calibrate("cpu", args.task_s)
     info = machine()

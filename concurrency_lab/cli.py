@@ -10,6 +10,17 @@ from typing import Any
 from . import config
 
 
+def _backend(text: str) -> str:
+    """A backend name as `run`, `make_runner` and `sweep` read it ("processes:spawn" included)."""
+    from .runners import parse_backend
+
+    try:
+        parse_backend(text)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -44,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("info", help="cores, affinity, Python, GIL, start methods, package versions")
 
     run = sub.add_parser("run", help="one measured run, with a summary table")
-    run.add_argument("--backend", choices=list(RUNNERS), default="threads")
+    run.add_argument("--backend", type=_backend, default="threads",
+                     help=f"{', '.join(RUNNERS)}; processes may name its start method: processes:spawn")
     run.add_argument("--workers", type=_positive_int, default=2, help=f"max_workers, 1 to {config.MAX_WORKERS_CAP}")
     run.add_argument("--workload", choices=list(WORKLOADS), default="cpu")
     run.add_argument("--tasks", type=_positive_int, default=8)
@@ -98,9 +110,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from .calibration import calibrate
     from .experiments import iter_sweep, plan
-    from .records import check_records_path, save_records
-    from .workloads import calibrate
+    from .recordfiles import check_records_path, save_records
 
     check_records_path(args.out)  # a bad suffix is refused before a single run
     small = args.small

@@ -43,7 +43,8 @@ EXPLORER_MAX_TASK_S: float = 60.0
 STARTUP_TIMEOUT_S: float = 60.0
 
 #: The demo HTTP server queues this many connections. The stdlib default of 5
-#: drops connections under 32 clients and they retry after 1-3 s (FACTS.md).
+#: drops connections under 32 clients and they retry after 1-3 s
+#: (tests/test_workloads.py::test_the_demo_server_answers_32_clients_at_once_without_dropping_one).
 HTTP_REQUEST_QUEUE_SIZE: int = 128
 
 

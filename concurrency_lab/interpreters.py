@@ -17,7 +17,6 @@ other Python exists, `explain()` says how to get one.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -26,17 +25,16 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
 from .children import ChildResult, run_child
-from .records import RunRecord, load_records
-
-#: concurrency_lab's own floor (pyproject's requires-python).
-MIN_VERSION = (3, 11)
+from .interpreter_paths import MIN_VERSION, candidates, clean_env, import_root, package_dir, project_root
+from .recordfiles import load_records
+from .records import RunRecord
 
 #: What a sweep imports beyond the stdlib: psutil measures memory and cores,
 #: cloudpickle ships notebook functions to worker processes.
@@ -50,8 +48,6 @@ PROBE_TIMEOUT_S = 30.0
 #: limit exists so that a hung child can never hang a notebook or CI.
 SWEEP_TIMEOUT_S = 600.0
 
-#: python3.13, python3.14t: the names versioned Pythons are installed under.
-_NAME = re.compile(r"^python3\.(\d+)(t?)$")
 
 #: Printed before the probe's JSON, so that a noisy sitecustomize cannot confuse us.
 _MARK = "@@concurrency-lab-probe "
@@ -157,7 +153,7 @@ def find_interpreters(*, timeout: float = PROBE_TIMEOUT_S) -> list[Interpreter]:
     in parallel; one that does not answer like a Python (a broken install) is
     left out: `describe(path)` says why.
     """
-    found = _candidates()
+    found = candidates()
     with ThreadPoolExecutor(max_workers=min(8, len(found)), thread_name_prefix="concurrency-lab-probe") as pool:
         probed = list(pool.map(lambda c: _try_describe(c[0], c[1], timeout), found))
     good = [i for i in probed if i is not None and i.version_info[:2] >= MIN_VERSION]
@@ -173,7 +169,7 @@ def describe(python: str | os.PathLike, *, source: str = "given", timeout: float
     """
     path = _check_executable(python)
     with tempfile.TemporaryDirectory(prefix="concurrency-lab-probe-") as tmp:
-        done = _run_child([path, "-c", _PROBE, str(_package_dir()), _import_root()], env=_clean_env(),
+        done = _run_child([path, "-c", _PROBE, str(package_dir()), import_root()], env=clean_env(),
                           cwd=tmp, timeout=timeout, what=f"probing {path}")
     data = _parse_probe(path, done)
     interp = Interpreter(executable=path, version=data["version"], implementation=data["implementation"],
@@ -227,120 +223,17 @@ def _install_hint(interp: Interpreter) -> str:
     exe = shlex.quote(interp.executable)
     if "concurrency_lab" in interp.missing:
         return (f"it cannot import concurrency_lab ({interp.missing['concurrency_lab']}); "
-                f"install it there: {exe} -m pip install -e {shlex.quote(_import_root())}")
+                f"install it there: {exe} -m pip install -e {shlex.quote(import_root())}")
     deps = " ".join(sorted(interp.missing))
-    venv = shlex.quote(str(_project_root() / _venv_name(interp)))
+    venv = shlex.quote(str(project_root() / _venv_name(interp)))
     return (f"it lacks {deps}: run `{exe} -m pip install {deps}`, or make a project venv: "
-            f"`{exe} -m venv {venv} && {venv}/bin/python -m pip install -e {shlex.quote(_import_root())}`")
+            f"`{exe} -m venv {venv} && {venv}/bin/python -m pip install -e {shlex.quote(import_root())}`")
 
 
 def _venv_name(interp: Interpreter) -> str:
     """.venv-py3.13 or .venv-py3.13t: the name `.ci/matrix` and `find_interpreters` use."""
     major_minor = ".".join(map(str, interp.version_info[:2]))
     return f".venv-py{major_minor}{'t' if interp.free_threaded else ''}"
-
-
-# -- where to look -------------------------------------------------------------
-
-def _candidates() -> list[tuple[str, str]]:
-    """(path, source) pairs, this Python first, one per distinct environment."""
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for path, source in [(sys.executable, "this"), *_on_path(), *_in_pyenv(), *_in_uv(), *_project_venvs()]:
-        key = (os.path.realpath(path), _venv_of(path))
-        if key not in seen:
-            seen.add(key)
-            out.append((path, source))
-    return out
-
-
-def _venv_of(path: str) -> str:
-    """The venv folder a bin/python belongs to ("" for a base install): a venv's python
-    resolves to its base's binary but has other packages, so both must be kept."""
-    root = Path(path).parent.parent
-    return str(root.resolve()) if (root / "pyvenv.cfg").is_file() else ""
-
-
-def _versioned(folder: Path) -> Iterator[str]:
-    """python3.X / python3.Xt in `folder` with X >= 11, executable."""
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError:
-        return
-    for name in names:
-        match = _NAME.match(name)
-        if match and (3, int(match.group(1))) >= MIN_VERSION and os.access(folder / name, os.X_OK):
-            yield str(folder / name)
-
-
-def _pyenv_root() -> Path:
-    return Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-
-
-def _on_path() -> Iterator[tuple[str, str]]:
-    # pyenv's shims are skipped: a shim runs whichever version `pyenv version` selects
-    # (or fails); the versions themselves are listed from pyenv's folder.
-    shims = _pyenv_root() / "shims"
-    for folder in os.get_exec_path():
-        if folder and Path(folder) != shims:
-            yield from ((p, "PATH") for p in _versioned(Path(folder)))
-
-
-def _in_pyenv() -> Iterator[tuple[str, str]]:
-    for version in sorted((_pyenv_root() / "versions").glob("*")):
-        yield from ((p, "pyenv") for p in _versioned(version / "bin"))
-
-
-def _in_uv() -> Iterator[tuple[str, str]]:
-    base = Path(os.environ.get("UV_PYTHON_INSTALL_DIR") or Path.home() / ".local" / "share" / "uv" / "python")
-    for version in sorted(base.glob("*")):
-        yield from ((p, "uv") for p in _versioned(version / "bin"))
-
-
-def _project_venvs() -> Iterator[tuple[str, str]]:
-    for venv in sorted(_project_root().glob(".venv-py3.*")):
-        python = venv / "bin" / "python"
-        if python.is_file():
-            yield str(python), "venv"
-
-
-# -- our package, as a child must find it ------------------------------------
-
-def _package_dir() -> Path:
-    return Path(__file__).resolve().parent
-
-
-def _project_root() -> Path:
-    """The source checkout we run from, or the working folder for an installed package."""
-    parent = _package_dir().parent
-    return parent if (parent / "pyproject.toml").is_file() else Path.cwd()
-
-
-def _import_root() -> str:
-    """A folder that puts our package, and only it, on a child's sys.path.
-
-    In a source checkout that is the project root. For an installed package
-    its parent is site-packages, whose compiled modules belong to this Python,
-    not the child's, so a folder holding just a link to the package is used.
-    """
-    parent = _package_dir().parent
-    if (parent / "pyproject.toml").is_file():
-        return str(parent)
-    digest = hashlib.blake2b(str(_package_dir()).encode(), digest_size=6).hexdigest()
-    shim = Path(tempfile.gettempdir()) / f"concurrency-lab-path-{digest}"
-    link = shim / "concurrency_lab"
-    if not link.exists():
-        shim.mkdir(exist_ok=True)
-        link.symlink_to(_package_dir(), target_is_directory=True)
-    return str(shim)
-
-
-def _clean_env(pythonpath: str | None = None) -> dict[str, str]:
-    """Our environment minus what belongs to this Python (PYTHONPATH, PYTHONHOME)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
-    return env
 
 
 # -- running a sweep in it ------------------------------------------------------
@@ -373,7 +266,7 @@ def sweep_in(python: str | os.PathLike | Interpreter, backends: Sequence[str] = 
         out = Path(tmp) / "records.jsonl"
         cmd = _sweep_command(interp.executable, backends, workers, workloads, repeats, tasks, mode,
                              task_seconds, small, out)
-        env = {**_clean_env(interp.pythonpath), "CONCURRENCY_LAB_SMALL": "1" if small else "0"}
+        env = {**clean_env(interp.pythonpath), "CONCURRENCY_LAB_SMALL": "1" if small else "0"}
         done = _run_child(cmd, env=env, cwd=tmp, timeout=timeout, stop=stop, what=f"the sweep in {interp.label}")
         if done is None:
             return []

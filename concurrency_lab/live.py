@@ -243,7 +243,7 @@ class LiveTimeline:
             canvas.restore_region(self._background)
         else:
             canvas.draw()  # everything but the data, which is animated
-        self._set_data(lanes, y, ok, start, end, act)
+        self._set_data(y, ok, start, end, act)
         for artist in self._data_artists():
             artist.axes.draw_artist(artist)
         for i, text in enumerate(self.lane_labels):
@@ -349,8 +349,7 @@ class LiveTimeline:
         else:
             cover.set_data(begin, end, lane)
 
-    def _set_data(self, lanes: list[str], y: np.ndarray, ok: np.ndarray, start: np.ndarray, end: np.ndarray,
-                  act) -> None:
+    def _set_data(self, y: np.ndarray, ok: np.ndarray, start: np.ndarray, end: np.ndarray, act) -> None:
         self._show("ok", start[ok], end[ok], y[ok])
         self._show("failed", start[~ok], end[~ok], y[~ok])
         self.failed_end.set_data(end[~ok], y[~ok])

@@ -4,7 +4,7 @@ A 2-core laptop cannot show a 16-core curve. An instructor (or we) records a swe
 with the CLI, `concurrency-lab sweep ... --out NAME.jsonl --describe`, which writes the records and a
 `NAME.machine.json` beside them (cores, CPU model, Python, when, and the command). Explorers draw such
 a recording beside live runs, always labelled "recorded on ...": a recorded number is never passed
-off as the learner's own. Records load through `records.load_records`, so a recording has exactly
+off as the learner's own. Records load through `recordfiles.load_records`, so a recording has exactly
 the schema of a live run (tests check it).
 """
 
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .records import RecordsFileError, RunRecord, load_records
+from .recordfiles import RecordsFileError, load_records
+from .records import RunRecord
 
 #: Recordings shipped with the package (and so with every clone and wheel).
 RECORDED_DIR = Path(__file__).with_name("recorded")

@@ -21,9 +21,7 @@ def _is_helper(proc: psutil.Process) -> bool:
 
 
 def make(spec: str, max_workers: int = 2):
-    from concurrency_lab.experiments import parse_backend
     from concurrency_lab.runners import make_runner
 
-    backend, method = parse_backend(spec)
-    return make_runner(backend, 1 if backend == "sequential" else max_workers, start_method=method)
+    return make_runner(spec, 1 if spec == "sequential" else max_workers)
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from concurrency_lab import api, config, experiments, workloads
+from concurrency_lab import api, calibration, config, experiments, workloads
 from concurrency_lab.runners import ProcessRunner, SequentialRunner, ThreadRunner, make_runner
 from concurrency_lab.servers import LocalHTTPServer
 
@@ -42,8 +42,8 @@ CASES = [
      r"timeout: -1 is out of range; allowed: a number of seconds > 0"),
     ("timeout not a number", lambda: ThreadRunner(1).run(workloads.tiny, [1], timeout="1s"), TypeError,
      r"timeout: expected seconds"),
-    ("calibrate bad target", lambda: workloads.calibrate("cpu", 0), ValueError, r"target_seconds: 0 is out of range"),
-    ("calibrate unknown", lambda: workloads.calibrate("cpux", 1), ValueError, r"workload: unknown 'cpux'"),
+    ("calibrate bad target", lambda: calibration.calibrate("cpu", 0), ValueError, r"target_seconds: 0 is out of range"),
+    ("calibrate unknown", lambda: calibration.calibrate("cpux", 1), ValueError, r"workload: unknown 'cpux'"),
     ("memory negative", lambda: workloads.memory(-1), ValueError, r"mb: expected an int >= 0"),
     ("memory over what is free", lambda: workloads.memory(10**9), MemoryError, r"mb: 1000000000 MiB is more than .* refused before allocating"),
     ("gil_release unknown kind", lambda: workloads.gil_release(10, kind="md4"), ValueError, r"kind: unknown 'md4'; choose one of: sha256, zlib, numpy"),

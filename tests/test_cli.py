@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
+from concurrency_lab import config
 from concurrency_lab.cli import main
-from concurrency_lab.records import load_records
+from concurrency_lab.recordfiles import load_records
 
 
 def test_info_lists_the_machine(capsys):
@@ -46,7 +47,8 @@ def test_sweep_writes_records_that_load_back(tmp_path, capsys):
     (["run", "--workers", "0"], "argument --workers: must be >= 1, got 0"),
     (["run", "--workers", "two"], "argument --workers: expected a whole number, got 'two'"),
     (["run", "--workers", "999"], "max_workers: 999 is out of range; allowed: 1 to 256"),
-    (["run", "--backend", "gpu"], "argument --backend: invalid choice: 'gpu'"),
+    (["run", "--backend", "gpu"], "argument --backend: backend: unknown 'gpu'; choose one of: sequential, threads"),
+    (["run", "--backend", "threads:fork"], "argument --backend: backend: only processes takes a start method"),
     (["run", "--workload", "nope"], "argument --workload: invalid choice: 'nope'"),
     (["run", "--start-method", "clone"], "argument --start-method: invalid choice: 'clone'"),
     (["run", "--backend", "threads", "--start-method", "spawn"], "start_method: only the processes backend"),
@@ -64,6 +66,19 @@ def test_bad_flags_exit_2_with_the_field_named(args, message, capsys, tmp_path, 
         main(args)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_start_method_in_the_backend_name_means_the_same_as_in_run(capsys):
+    """One API: `processes:spawn` is read the same way by the CLI, `run`, `make_runner` and `sweep`."""
+    from concurrency_lab import make_runner, run
+
+    method = config.available_start_methods()[-1]
+    assert main(["run", "--backend", f"processes:{method}", "--workers", "1", "--workload", "tiny", "--tasks", "2"]) == 0
+    assert method in capsys.readouterr().out
+    assert run("tiny", backend=f"processes:{method}", max_workers=1, tasks=2).start_method == method
+    assert make_runner(f"processes:{method}", 1).start_method == method
+    with pytest.raises(ValueError, match="contradicts"):
+        make_runner(f"processes:{method}", 1, start_method="fork" if method != "fork" else "spawn")
 
 
 def test_python_dash_m_is_the_same_command():

@@ -17,8 +17,7 @@ import time
 import pytest
 
 from concurrency_lab import workloads
-from concurrency_lab.experiments import parse_backend
-from concurrency_lab.runners import RUNNERS, make_runner
+from concurrency_lab.runners import RUNNERS, make_runner, parse_backend
 from concurrency_lab.runners.dask_ import distributed_available
 
 EPS = 1e-6  # float rounding of ns -> s conversions

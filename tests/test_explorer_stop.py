@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from concurrency_lab import widgets, workloads  # noqa: E402
+from concurrency_lab import calibration, widgets, workloads  # noqa: E402
 
 #: Stop's promise, the same number the lessons and README give.
 STOP_S = 2.0
@@ -36,7 +36,7 @@ def size_for(workload: str, seconds: float) -> int | float:
     """A size for one task of about `seconds`, by the same estimate the explorers check sizes with (so a
     calibration made at a busier moment cannot push it over their limit)."""
     unit = 1_000_000 if workload != "io_sleep" else 1.0
-    size = seconds / workloads.seconds_per_task(workload, unit) * unit
+    size = seconds / calibration.seconds_per_task(workload, unit) * unit
     return size if workload == "io_sleep" else int(size)
 
 
@@ -112,7 +112,7 @@ def test_granularity_stops_within_2_s_in_its_sequential_loop():
 def test_a_size_does_not_carry_over_to_another_workload_and_stop_is_prompt():
     """Lesson 02's case: the size box holds the CPU calibration, the learner picks io_sleep, presses
     Run, then Stop. The size is blanked (io_sleep's own default), and Stop ends the run at once."""
-    size = workloads.calibrate("cpu", 0.05)
+    size = calibration.calibrate("cpu", 0.05)
     panel = widgets.ScalingExplorer(size=size, workers=(1, 2), tasks=8).panel
     assert panel.controls["size"].value == str(size)
     panel.controls["workload"].value = "io_sleep"
@@ -139,7 +139,7 @@ def test_a_task_longer_than_a_minute_is_refused_before_anything_starts(explorer,
 
 
 def test_the_limit_follows_this_machines_speed_for_cpu_work():
-    per_second = int(1_000_000 / workloads.seconds_per_task("cpu", 1_000_000))  # this machine's loop steps a second
+    per_second = int(1_000_000 / calibration.seconds_per_task("cpu", 1_000_000))  # this machine's loop steps a second
     widgets.ScalingSettings(workload="cpu", size=per_second * 30)  # half a minute: allowed
     with pytest.raises(ValueError, match="would make one cpu task run about"):
         widgets.ScalingSettings(workload="cpu", size=per_second * 120)
@@ -178,3 +178,17 @@ def test_a_cancelled_task_never_leaks_its_exception_past_the_run():
     assert [t for t in threading.enumerate() if t.name == "concurrency-lab-watchdog" and t.is_alive()
             and not t.daemon] == []
 
+
+
+def test_stop_while_a_pool_starts_ends_the_run_at_once():
+    """ScalingExplorer starts a fresh pool for every point, so Stop often lands in a start-up (spawn: a few
+    tenths of a second here, seconds on a busy laptop): the start-up must end too, not run to its end."""
+    from concurrency_lab import config, run
+
+    method = "spawn" if "spawn" in config.available_start_methods() else config.default_start_method()
+    stop = threading.Event()
+    stop.set()  # pressed before the workers could answer
+    t0 = time.monotonic()
+    rec = run("tiny", backend=f"processes:{method}", max_workers=2, tasks=3, stop=stop)
+    assert time.monotonic() - t0 < STOP_S
+    assert [e.error for e in rec.events] == ["cancelled: the run was stopped while its pool was starting"] * 3

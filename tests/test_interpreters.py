@@ -20,7 +20,7 @@ import time
 import psutil
 import pytest
 
-from concurrency_lab import analysis, children, interpreters
+from concurrency_lab import analysis, children, interpreter_paths, interpreters
 from concurrency_lab.experiments import sweep
 from concurrency_lab.info import gil_enabled
 from concurrency_lab.interpreters import (
@@ -33,7 +33,8 @@ from concurrency_lab.interpreters import (
     python_label,
     sweep_in,
 )
-from concurrency_lab.records import load_records, records_to_dataframe, save_records
+from concurrency_lab.recordfiles import load_records, save_records
+from concurrency_lab.records import records_to_dataframe
 
 SMALL_SWEEP = dict(backends=["threads", "processes"], workers=[1, 2], workloads=["cpu"], tasks=4, small=True,
                    timeout=120)
@@ -85,7 +86,7 @@ def test_finds_this_interpreter_first_and_describes_it_as_it_is(found, this):
 
 def test_every_found_python_is_311_or_newer_and_listed_once(found):
     assert all(i.version_info[:2] >= (3, 11) for i in found)
-    keys = [(os.path.realpath(i.executable), interpreters._venv_of(i.executable)) for i in found]
+    keys = [(os.path.realpath(i.executable), interpreter_paths.venv_of(i.executable)) for i in found]
     assert len(keys) == len(set(keys))
     assert sum(i.current for i in found) == 1
 

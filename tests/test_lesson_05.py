@@ -15,6 +15,8 @@ import pytest  # noqa: E402
 
 from concurrency_lab import config, lessons  # noqa: E402
 from concurrency_lab.lessons import communication as comm  # noqa: E402
+from concurrency_lab.lessons import communication_chunks as chunks  # noqa: E402
+from concurrency_lab.lessons import communication_paths as paths  # noqa: E402
 
 METHODS = list(config.available_start_methods())
 
@@ -38,7 +40,7 @@ def test_chunksize_rejects_what_is_not_a_whole_number(answer):
     assert not feedback.ok and "whole number" in feedback.message
 
 
-@pytest.mark.parametrize("answer", [0, -3, comm.CHUNK_TASKS // comm.CHUNK_WORKERS + 1, comm.CHUNK_TASKS])
+@pytest.mark.parametrize("answer", [0, -3, chunks.CHUNK_TASKS // chunks.CHUNK_WORKERS + 1, chunks.CHUNK_TASKS])
 def test_chunksize_refuses_out_of_range_without_measuring(answer):
     feedback = lessons.check_chunksize(answer)
     assert not feedback.ok and "a worker sits idle" in feedback.message
@@ -60,7 +62,7 @@ def test_chunksize_solution_passes():
 def test_chunk_setup_shows_chunksize_one_losing():
     setup = lessons.chunk_setup(repeats=1)
     assert setup.one_per_trip_s > setup.loop_s, repr(setup)
-    assert repr(setup).startswith(f"{comm.CHUNK_TASKS} tasks of cpu({comm.CHUNK_TASK_SIZE}), about ")
+    assert repr(setup).startswith(f"{chunks.CHUNK_TASKS} tasks of cpu({chunks.CHUNK_TASK_SIZE}), about ")
 
 
 # -- pickling ------------------------------------------------------------------------
@@ -133,7 +135,7 @@ def test_granularity_verdict():
 def test_data_paths_under_every_start_method_leave_nothing_behind(method):
     before = _shm()
     report = lessons.data_paths(nbytes=2 * comm.MB, start_method=method, repeats=2)
-    assert [r.label for r in report.rows] == [comm.THREAD, comm.POOL, comm.PIPE, comm.SHARED]
+    assert [r.label for r in report.rows] == [paths.THREAD, paths.POOL, paths.PIPE, paths.SHARED]
     assert report.verdict().splitlines()[0].endswith("as between threads: True"), repr(report)
     assert report.to_dataframe().vs_thread.iloc[0] == 1.0
     assert _shm() == before

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from concurrency_lab import config, lessons
-from concurrency_lab.lessons import races
+from concurrency_lab.lessons import races, races_sharing
 
 METHODS = [m for m in ("spawn", "forkserver") if m in config.available_start_methods()]
 
@@ -77,8 +77,8 @@ def test_a_value_with_its_lock_and_a_manager_dict_are_exact(method):
 
 
 def test_sharing_verdict_says_when_it_is_not_so():
-    fast = races.SharedTotal("a", 2, 10, 20, 1e-6, "spawn")
-    lost = races.SharedTotal("b", 2, 10, 15, 2e-6, "spawn")
+    fast = races_sharing.SharedTotal("a", 2, 10, 20, 1e-6, "spawn")
+    lost = races_sharing.SharedTotal("b", 2, 10, 15, 2e-6, "spawn")
     assert lessons.sharing_verdict(fast, lost) == ("both exact: False; a Manager dict update is at least 10x "
                                                    "slower than a Value update: False")
     assert "(lost 5)" in repr(lost)

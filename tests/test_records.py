@@ -8,15 +8,13 @@ import json
 import pytest
 
 from concurrency_lab import api, workloads
+from concurrency_lab.recordfiles import RecordsFileError, load_records, save_records
 from concurrency_lab.records import (
     SCHEMA_VERSION,
-    RecordsFileError,
     RunRecord,
     TaskEvent,
     TaskFailed,
-    load_records,
     records_to_dataframe,
-    save_records,
     summaries_to_dataframe,
 )
 

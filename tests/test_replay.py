@@ -7,7 +7,8 @@ import json
 import pytest
 
 from concurrency_lab import api, cli, plots, replay, widgets
-from concurrency_lab.records import RUN_FIELDS, RecordsFileError, load_records, records_to_dataframe
+from concurrency_lab.recordfiles import RecordsFileError, load_records
+from concurrency_lab.records import RUN_FIELDS, records_to_dataframe
 
 
 @pytest.fixture(scope="module")

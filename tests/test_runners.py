@@ -10,7 +10,8 @@ import pytest
 from support import make
 
 from concurrency_lab import workloads
-from concurrency_lab.runners import UnpicklableError
+from concurrency_lab.records import TaskFailed
+from concurrency_lab.runners import UnpicklableError, outcome_event
 
 EPS = 1e-6  # float rounding of ns -> s conversions
 
@@ -34,6 +35,54 @@ def test_results_in_order_and_events_consistent(backend_spec):
     check_events(rec, len(items), runner.max_workers)
     assert rec.backend == backend_spec.split(":")[0]
     assert rec.start_method == (backend_spec.split(":")[1] if ":" in backend_spec else "")
+
+
+def test_map_gives_the_results_in_order_as_executor_map_does(backend_spec):
+    with make(backend_spec) as runner:
+        assert list(runner.map(workloads.tiny, range(10))) == [x * x for x in range(10)]
+        assert list(runner.map(workloads.tiny, range(10), chunksize=3)) == [x * x for x in range(10)]
+
+
+def test_map_raises_task_failed_when_it_reaches_the_failed_task(backend_spec):
+    with make(backend_spec) as runner:
+        results = iter(runner.map(functools.partial(workloads.crash), ["raise"]))
+        with pytest.raises(TaskFailed, match=r"^task 0: RuntimeError: crash\('raise'\)"):
+            next(results)
+
+
+def test_submit_gives_a_future_of_the_result_and_its_timings(backend_spec):
+    with make(backend_spec) as runner:
+        fut = runner.submit(workloads.tiny, 7)
+        assert fut.result(timeout=30) == 49
+        out = fut.outcome
+        assert out.error is None and out.result == 49 and out.start <= out.end
+        event = outcome_event(3, out, t0=fut.submitted, submitted=fut.submitted, collected=out.end, worker="w0")
+        assert event.ok and event.index == 3 and 0 <= event.start <= event.end
+        failed = runner.submit(workloads.crash, "raise")
+        with pytest.raises(TaskFailed, match="RuntimeError"):
+            failed.result(timeout=30)
+
+
+def test_a_record_with_failed_tasks_says_so_where_a_learner_looks():
+    with make("threads") as runner:
+        rec = runner.run(workloads.crash, ["raise", "raise"])
+        ok = runner.run(workloads.tiny, [2])
+    assert repr(rec).startswith("RunRecord(threads x2, crash, 2 tasks, wall ")
+    assert repr(rec).endswith("2 of 2 tasks failed; task 0: RuntimeError: crash('raise'): this task raised on purpose)")
+    assert repr(ok).endswith(": all 1 ok)")
+
+
+def test_an_unpicklable_return_value_names_the_task_and_says_return_value():
+    spec = next(b for b in __import__("support").BACKENDS if b.startswith("processes"))
+    with make(spec, 1) as runner:
+        rec = runner.run(_return_a_lock, [0, 1])
+    error = rec.events[1].error
+    assert "cannot pickle" in error and "Task 1's return value could not be sent back" in error
+    assert "Return plain data" in error
+
+
+def _return_a_lock(_: int) -> object:
+    return threading.Lock()
 
 
 def test_chunks_give_the_same_results(backend_spec):

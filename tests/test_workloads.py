@@ -9,9 +9,10 @@ import socket
 import pytest
 from support import make
 
-from concurrency_lab import config, workloads
+from concurrency_lab import calibration, config, workloads
+from concurrency_lab.calibration import calibrate
 from concurrency_lab.servers import LocalHTTPServer
-from concurrency_lab.workloads import WORKLOADS, calibrate
+from concurrency_lab.workloads import WORKLOADS
 
 
 @pytest.mark.parametrize("name", list(WORKLOADS))
@@ -35,7 +36,7 @@ def test_small_workloads_return_what_they_compute():
 
 
 def test_calibrate_scales_with_the_target_and_remembers():
-    workloads._CALIBRATED.clear()
+    calibration._CALIBRATED.clear()
     # A fake clock: the first probe takes 1 ms, the second 40 ms (preempted), then 25 and 30 ms when confirmed.
     ticks = iter([0.0, 0.001, 1.0, 1.040, 2.0, 2.025, 3.0, 3.030])
     size = calibrate("gil_release", 0.1, clock=lambda: next(ticks))
@@ -54,6 +55,16 @@ def test_local_http_server_binds_loopback_and_serves_sizes():
         assert pickle.loads(pickle.dumps(task)).keywords["url"] == server.url
         assert task(1234) == 1234
     assert server.requests == 0  # closed: nothing is counted after close
+
+
+def test_the_demo_server_answers_32_clients_at_once_without_dropping_one():
+    """Why config.HTTP_REQUEST_QUEUE_SIZE is 128: with the stdlib's backlog of 5, connections beyond it
+    are dropped and the client retries 1 to 3 s later, so 32 waits of 50 ms take seconds, not 50 ms."""
+    with LocalHTTPServer(latency=0.05) as server, make("threads", 32) as runner:
+        rec = runner.run(server.task(), [10] * 32)
+        answered = server.requests
+    assert rec.ok and answered == 32
+    assert rec.wall < 0.9  # one latency and scheduling; a dropped connection alone would cost 1 s
 
 
 @pytest.mark.parametrize("backend", ["threads", "asyncio", "processes:fork"])
@@ -96,7 +107,8 @@ def test_a_worker_killed_from_outside_breaks_only_that_run(spec):
     import threading
 
     with make(spec) as runner:
-        victim = runner._worker_pids()[0]
+        runner.warm(workloads.io_sleep)  # so the kill lands among the tasks, not in the run's own warm-up
+        victim = runner.worker_pids[0]
         threading.Timer(0.2, os.kill, (victim, signal.SIGKILL)).start()
         rec = runner.run(workloads.io_sleep, [0.5] * 4)
         assert any(f"pid {victim} killed by SIGKILL" in e.error for e in rec.failures)

@@ -78,7 +78,8 @@ def size_or_none(value: Any, name: str = "size") -> int | float | None:
 
 def task_size(workload: str, size: Any, name: str = "size") -> int | float | None:
     """`_size`, and refused when one task of `workload` would run longer than an explorer allows."""
-    from ..workloads import get, seconds_per_task
+    from ..calibration import seconds_per_task
+    from ..workloads import get
 
     if size_or_none(size, name) is None:
         return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from time import perf_counter_ns
 from typing import Any
 
-from .. import config
+from .. import calibration, config
 from ..records import RunRecord
 from ..servers import EchoServer, probe
 from ..timing import switch_interval
@@ -76,9 +76,8 @@ class ConvoyLab(Explorer):
     Panel = ConvoyPanel
 
     def _measure(self, s: ConvoySettings, stop: threading.Event, progress: Progress) -> None:
-        from .. import workloads
 
-        size = workloads.calibrate("cpu", CONVOY_TASK_S)
+        size = calibration.calibrate("cpu", CONVOY_TASK_S)
         total = s.probes * len(s.scenarios)
         progress(0, total)
         with switch_interval(s.switch_interval_ms / 1e3), EchoServer() as server:

@@ -1,6 +1,8 @@
 """What the notebooks call: the environment check, each lesson's demonstrations, and the exercises' auto-checks.
 
-One module per lesson; cells stay short (import, call, show) and the logic and its tests live here.
+One module per lesson, named after it; a long lesson adds a module per part, named `<lesson>_<part>`
+(`native_blas`, `races_sharing`, ...). Cells stay short (import, call, show) and the logic and its tests
+live here.
 Each check answers in words a learner can act on and has a plain-text repr, so nbval can compare it.
 
 Notebooks reach everything as `lessons.<name>`. The lesson modules are imported on first use (PEP 562),
@@ -17,9 +19,13 @@ from ._feedback import CROSS as CROSS  # re-exported
 from ._feedback import TICK as TICK
 from ._feedback import Feedback as Feedback
 
-#: The lesson modules, in lesson order (00 to 10).
-MODULES = ("start", "basics", "cpu", "io", "native", "communication", "races", "robustness", "mixed",
-           "choosing", "beyond")
+#: The lesson modules, in lesson order (00 to 10); the modules of a lesson split in parts follow its own.
+MODULES = ("start", "basics", "cpu", "io",
+           "native", "native_pieces", "native_exercise", "native_blas",
+           "communication", "communication_chunks", "communication_paths",
+           "races", "races_sharing",
+           "robustness", "robustness_isolation", "robustness_limits", "robustness_exercise",
+           "mixed", "choosing", "beyond")
 
 
 def _module(name: str) -> Any:

@@ -84,8 +84,8 @@ def compare_interpreters(found: list | None = None, *, most: int = 2, workers: t
     `most` other ready ones, free-threaded builds first. Records only: nothing when no other Python is
     ready (the notebook then prints how to get one)."""
     from .. import interpreters
+    from ..calibration import calibrate
     from ..experiments import sweep
-    from ..workloads import calibrate
 
     found = interpreters.find_interpreters() if found is None else found
     others = sorted((i for i in found if i.ready and not i.current), key=lambda i: (not i.free_threaded, i.version))
@@ -158,7 +158,7 @@ def dask_vs_processes(max_workers: int = 2, tasks: int = 8, task_seconds: float 
     """Start-up, wall time, speedup and the per-task cost of getting work there and back (dispatch +
     collection, per task) for processes and for Dask, on calibrated `cpu` tasks."""
     from ..api import run
-    from ..workloads import calibrate
+    from ..calibration import calibrate
 
     try:
         import distributed  # noqa: F401

@@ -22,9 +22,9 @@ from ._feedback import Feedback
 __all__ = ['Row', 'ComparisonTable', 'compare_models', 'maybe_crash', 'SCENARIOS', 'describe_scenarios',
            'check_scenarios']
 
-#: Payload of the communication row: large enough that the copy, not the call, dominates (FACTS.md: 10 MB
-#: takes ~44 ms through a process pool here), small enough for a classroom cell. The same in SMALL mode, so
-#: the checked text does not depend on the mode.
+#: Payload of the communication row: large enough that the copy, not the call, dominates (lesson 05's
+#: round trips measure where that starts: tests/test_lesson_05.py), small enough for a classroom cell. The
+#: same in SMALL mode, so the checked text does not depend on the mode.
 ROUND_TRIP_MIB = 8
 #: Threads must keep fewer cores than this busy to count as "held back by the GIL": they measure ~1.0 (one
 #: core at a time), and a busy machine only lowers it. Without a GIL, threads' speedup past it says they scale.
@@ -176,7 +176,7 @@ def _cpu_row(cores: int, gil: bool) -> Row:
     was the only one with a thin margin). Cores busy cannot be inflated that way, and it is the very thing
     the GIL limits.
     """
-    from ..workloads import calibrate
+    from ..calibration import calibrate
 
     s = _scaling("cpu", calibrate("cpu", 0.04), tasks=4, workers=2, repeats=3)
     t, p = s["threads"], s["processes"]

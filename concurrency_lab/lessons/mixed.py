@@ -96,7 +96,7 @@ def pipeline(url: str, settings: MixedSettings | None = None, *, io: str = "thre
     0..n-1 are the fetches (workers io0, io1, ...), events n..2n-1 the CPU steps (cpu0, cpu1, ...), so
     `plots.timeline` draws both stages in one chart.
     """
-    from ..workloads import calibrate
+    from ..calibration import calibrate
 
     s = settings or MixedSettings.default()
     for name, kind in (("io", io), ("cpu", cpu)):
@@ -198,9 +198,9 @@ def compare_mixed(settings: MixedSettings | None = None, *, start_method: str | 
     does not decide a row. Every pool
     is warm before its clock starts (each worker has already fetched once, so has imported urllib): start-up
     is lesson 02's subject, not this one's."""
+    from ..calibration import calibrate
     from ..runners import make_runner
     from ..servers import LocalHTTPServer
-    from ..workloads import calibrate
 
     s = settings or MixedSettings.default()
     steps = calibrate("cpu", s.cpu_seconds)

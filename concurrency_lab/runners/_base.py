@@ -235,29 +235,18 @@ class Runner:
         target = self._prepare(fn, items)
         with self._deferring():
             col = Collector(len(items), chunksize, on_event, on_result)
-            state = RunState(stop, None, task_timeout, window=self.max_workers + 16, chunksize=chunksize,
-                             enforce_task_timeout=self.watches_task_timeout)
             started = perf_counter_ns()
             memory = None
             try:
                 startup = self.warm(target, stop)
-                memory = PeakMemory(self._worker_pids())
-                t0 = col.t0 = perf_counter_ns()
-                state.deadline = None if timeout is None else t0 + int(timeout * 1e9)
-                self._execute(target, items, col, state)
-            except RunStopped as why:
-                if memory is None:  # Stop came while the pool was starting: nothing ran
-                    startup, t0 = (perf_counter_ns() - started) / 1e9, perf_counter_ns()
-                    col.t0 = t0
-                self.shutdown(kill=True)
-                if why.culprit is not None:
-                    col.fail_range(why.culprit[0], min(chunksize, len(items) - why.culprit[0]), col.t0,
-                                   perf_counter_ns(), why.culprit[1])
+            except RunStopped as why:  # Stop came while the pool was starting: nothing ran
+                startup = (perf_counter_ns() - started) / 1e9
+                col.t0 = perf_counter_ns()
                 col.fail_unfinished(str(why))
-            except BaseException:
-                self.shutdown(kill=True)  # Ctrl-C: clean up first, then let it through
-                raise
-            wall = (perf_counter_ns() - t0) / 1e9
+            else:
+                memory = PeakMemory(self._worker_pids())
+                self._run_timed(target, items, col, stop, timeout, task_timeout)
+            wall = (perf_counter_ns() - col.t0) / 1e9
             if col.pool_broken:
                 self.shutdown(kill=True)  # the next run gets a fresh pool
         parent_peak, workers_peak = memory.read() if memory is not None else (0, 0)
@@ -268,6 +257,28 @@ class Runner:
             parent_peak_rss=parent_peak, workers_peak_rss=workers_peak,
             events=col.events(), results=col.results(),
         )
+
+    def _run_timed(self, target: Callable, items: list, col: Collector, stop: threading.Event | None,
+                   timeout: float | None, task_timeout: float | None) -> None:
+        """The timed part of a run, from the first submit to the last result, or to Stop, a timeout or an
+        error (the pool is then killed, and unfinished tasks are recorded as such). Its `RunState` is made
+        here, whole, when the clock starts."""
+        col.t0 = perf_counter_ns()
+        state = RunState(stop, None if timeout is None else col.t0 + int(timeout * 1e9), task_timeout,
+                         window=self.max_workers + 16, chunksize=col.chunksize,
+                         enforce_task_timeout=self.watches_task_timeout)
+        try:
+            self._execute(target, items, col, state)
+        except RunStopped as why:
+            self.shutdown(kill=True)
+            if why.culprit is not None:
+                first = why.culprit[0]
+                col.fail_range(first, min(col.chunksize, len(items) - first), col.t0, perf_counter_ns(),
+                               why.culprit[1])
+            col.fail_unfinished(str(why))
+        except BaseException:
+            self.shutdown(kill=True)  # Ctrl-C: clean up first, then let it through
+            raise
 
     def stream(self, fn: Callable[[Any], Any], items: Iterable[Any], **kwargs: Any) -> EventStream:
         """Run in a background thread and iterate over events as tasks finish.

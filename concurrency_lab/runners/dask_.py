@@ -22,24 +22,32 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
-import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from .. import config
-from .._worker import call_chunk, call_timed, ready
+from .._worker import Outcome, call_chunk, call_timed, ready
 from ._base import Runner
+from ._dask_cluster import (
+    CLOSE_TIMEOUT_S,
+    close_cluster,
+    kill_workers,
+    local_cluster,
+    local_worker_pids,
+    quiet_dask,
+    worker_procs,
+)
 from ._run import RunState, stopped_while_starting
 from .shipping import check_input_picklable, ship
 
 if TYPE_CHECKING:
-    import psutil
+    pass
 
 #: What to tell a learner whose environment lacks the optional extra.
 MISSING_DISTRIBUTED = (
@@ -47,11 +55,6 @@ MISSING_DISTRIBUTED = (
     "`pip install -e '.[dask]'` (or `pip install 'distributed>=2024.1'`), then restart the kernel."
 )
 
-#: How long closing the client and cluster may take before we stop waiting.
-#: A LocalCluster with idle workers closes in well under a second; a few
-#: seconds covers a loaded 2-core laptop, and the worker processes are
-#: killed afterwards anyway if any is still there.
-CLOSE_TIMEOUT_S: float = 10.0
 
 #: Name of the topic on which a worker announces that a task started (only
 #: when the run has a task_timeout); the client's id is appended, so runs of
@@ -138,7 +141,7 @@ class DaskRunner(Runner):
     def _make_pool(self) -> _DaskPool:
         from distributed import Client
 
-        cluster = None if self.address is not None else _local_cluster(self.max_workers)
+        cluster = None if self.address is not None else local_cluster(self.max_workers)
         try:  # not the default client: a learner's own dask code must not land on a cluster we will close
             client = Client(cluster if cluster is not None else self.address, set_as_default=False,
                             timeout=config.STARTUP_TIMEOUT_S)
@@ -169,19 +172,19 @@ class DaskRunner(Runner):
 
     def _close_pool(self, pool: _DaskPool, *, kill: bool) -> None:
         """Cancel what is left, then close client and cluster; with kill, end our workers first."""
-        procs = _worker_procs(pool.cluster)
-        with _quiet_dask() if kill else contextlib.nullcontext():
+        procs = worker_procs(pool.cluster)
+        with quiet_dask() if kill else contextlib.nullcontext():
             try:
                 pool.executor.shutdown(wait=False)  # cancels unfinished tasks; never waits on them
                 pool.client.close(timeout=CLOSE_TIMEOUT_S)
             finally:
                 if pool.cluster is not None:
                     if kill:
-                        _kill_workers(pool.cluster, procs)
-                    _close_cluster(pool.cluster, procs)
+                        kill_workers(pool.cluster, procs)
+                    close_cluster(pool.cluster, procs)
 
     def _worker_pids(self) -> list[int]:
-        return _local_worker_pids(self._pool.cluster) if self._pool is not None else []
+        return local_worker_pids(self._pool.cluster) if self._pool is not None else []
 
     # -- running -----------------------------------------------------------------
     def _prepare(self, fn: Callable, items: list) -> Callable:
@@ -232,110 +235,6 @@ class DaskRunner(Runner):
         return (f"KilledWorker: {exc}. The worker process running this task died each time it was tried "
                 "(dask's nanny restarts a dead worker and the scheduler retries its task, up to "
                 "distributed.scheduler.allowed-failures times); the other tasks carried on.")
-
-
-# -- the cluster -------------------------------------------------------------------
-
-def _local_cluster(n_workers: int) -> Any:
-    """A LocalCluster on loopback: one single-threaded worker process per worker, like a process pool.
-
-    No dashboard (it would pull in bokeh and, by default, listen on every
-    interface). The scheduler still serves its small health/metrics HTTP
-    routes: on a free loopback port, not on 8787, which a learner's own dask
-    may hold (dask would warn and move). Dask's logs are kept to warnings,
-    so a notebook cell shows our output, not dask's chatter.
-    """
-    from distributed import LocalCluster
-
-    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        protocol="tcp", dashboard_address=None, silence_logs=logging.WARNING,
-                        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
-
-
-def _local_worker_pids(cluster: Any) -> list[int]:
-    """Pids of a LocalCluster's worker processes, as its nannies know them now (after restarts too)."""
-    if cluster is None:
-        return []
-    return [pid for pid in (getattr(w, "pid", None) for w in list(cluster.workers.values())) if pid]
-
-
-@contextlib.contextmanager
-def _quiet_dask() -> Iterator[None]:
-    """Mute dask's and tornado's loggers while we tear a cluster down on purpose.
-
-    Killing workers mid-run makes the scheduler (it runs in this process)
-    report lost results, failed fetches and cancelled graph updates: all
-    true, all expected after a Stop, and alarming in a learner's notebook.
-    """
-    names = [n for n in list(logging.root.manager.loggerDict) if n.split(".")[0] in ("distributed", "tornado")]
-    loggers = [logging.getLogger(n) for n in ("distributed", "tornado", *names)]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
-
-
-def _worker_procs(cluster: Any) -> list[psutil.Process]:
-    """The worker processes as psutil handles, which refuse to signal a pid that was reused."""
-    import psutil
-
-    procs = []
-    for pid in _local_worker_pids(cluster):
-        try:
-            procs.append(psutil.Process(pid))
-        except psutil.Error:
-            pass
-    return procs
-
-
-def _kill_workers(cluster: Any, procs: list[psutil.Process]) -> None:
-    """End the worker processes at once: a running task cannot be stopped any other way.
-
-    Each nanny is told first that its worker is going away on purpose, so it
-    does not start a new one.
-    """
-    for nanny in list(cluster.workers.values()):
-        close_gracefully = getattr(nanny, "close_gracefully", None)
-        if close_gracefully is not None:
-            close_gracefully(reason="concurrency-lab-stop")
-    for proc in procs:
-        _kill(proc)
-
-
-def _close_cluster(cluster: Any, procs: list[psutil.Process]) -> None:
-    """Close the cluster, bounded; a worker process still there afterwards is killed."""
-    try:
-        cluster.close(timeout=CLOSE_TIMEOUT_S)
-    finally:
-        deadline = time.monotonic() + config.SHUTDOWN_GRACE_S
-        while any(_running(p) for p in procs) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        for proc in procs:
-            if _running(proc):
-                _kill(proc)
-
-
-def _running(proc: psutil.Process) -> bool:
-    """Alive and not a zombie. Never waits on it: its nanny's multiprocessing reaps it."""
-    import psutil
-
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def _kill(proc: psutil.Process) -> None:
-    import psutil
-
-    try:
-        proc.kill()
-    except psutil.Error:
-        pass
 
 
 # -- task_timeout: knowing when a task started ---------------------------------------
@@ -393,8 +292,8 @@ def _in_worker(topic: str, offsets: dict[str, int], call: Callable, fn: Callable
 
 def shifted(outcome: tuple, shift: int) -> tuple:
     """A raw outcome (result, start, end, cpu, pid, tid, error) with its times moved back by `shift` ns."""
-    result, start, end, *rest = outcome
-    return (result, start - shift, end - shift, *rest)
+    out = Outcome._make(outcome)
+    return tuple(out._replace(start=out.start - shift, end=out.end - shift))
 
 
 # -- clocks of workers on other machines ------------------------------------------------

@@ -40,7 +40,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from .. import config
-from .._worker import call_chunk, call_timed, ready
+from .._worker import Outcome, call_chunk, call_timed, ready
 from ._base import Runner
 from ._interrupt import wait
 from ._run import RunState, stopped_while_starting
@@ -108,10 +108,10 @@ class InterpreterRunner(Runner):
             if not_done:
                 raise TimeoutError(f"worker interpreters did not start within {config.STARTUP_TIMEOUT_S} s")
             for fut in done:
-                _result, _start, _end, _cpu, _pid, thread_id, error = fut.result()
-                if error:
-                    raise RuntimeError(f"a worker interpreter could not import {module!r}:\n{error}")
-                answered.add(thread_id)
+                outcome = Outcome._make(fut.result())
+                if outcome.error:
+                    raise RuntimeError(f"a worker interpreter could not import {module!r}:\n{outcome.error}")
+                answered.add(outcome.thread_id)
 
     def _close_pool(self, pool: Executor, *, kill: bool) -> None:
         pool.shutdown(wait=not kill, cancel_futures=True)

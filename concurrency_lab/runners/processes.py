@@ -51,7 +51,8 @@ class ProcessRunner(Runner):
         ctx = multiprocessing.get_context(self.start_method)
         if self.start_method != "fork":
             # Start the resource tracker before the workers, so they share it
-            # and a worker's exit never unlinks shared memory (FACTS.md).
+            # and a worker's exit never unlinks shared memory (lesson 05's shared-memory path relies on it:
+            # tests/test_lesson_05.py).
             from multiprocessing import resource_tracker
 
             resource_tracker.ensure_running()
