@@ -8,6 +8,7 @@ for almost nothing, and nothing here ever imports matplotlib or ipywidgets.
 from __future__ import annotations
 
 import importlib
+import sys
 
 __version__ = "0.1.0"
 
@@ -48,6 +49,9 @@ _EXPORTS: dict[str, str] = {
     "widgets": "concurrency_lab.widgets",
     "analysis": "concurrency_lab.analysis",
     "plots": "concurrency_lab.plots",
+    # watching any code: when each thread and process was on a CPU
+    "watch": "concurrency_lab.watching",
+    "WatchRecord": "concurrency_lab.watching",
     # facts about this machine
     "system_info": "concurrency_lab.info",
     "info": "concurrency_lab.info",
@@ -69,3 +73,22 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """`%load_ext concurrency_lab`: registers the `%%watch` cell magic."""
+    from .magics import register
+
+    register(ipython)
+
+
+def _register_in_ipython() -> None:
+    """Inside IPython (a notebook), `import concurrency_lab` registers `%%watch` too. IPython is never
+    imported here: only a process that already runs it has a shell to register with."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if shell is not None and hasattr(shell, "register_magics"):
+        load_ipython_extension(shell)
+
+
+_register_in_ipython()

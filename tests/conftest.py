@@ -74,6 +74,16 @@ def network_guard():
     socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex
 
 
+@pytest.fixture
+def kernel():
+    """A real Jupyter kernel (tests/kernels.py): (KernelManager, client)."""
+    pytest.importorskip("jupyter_client")
+    from kernels import open_kernel
+
+    with open_kernel() as km_kc:
+        yield km_kc
+
+
 @pytest.fixture(params=BACKENDS)
 def backend_spec(request) -> str:
     return request.param

@@ -60,7 +60,7 @@ def test_chunksize_solution_passes():
 
 
 def test_chunk_setup_shows_chunksize_one_losing():
-    setup = lessons.chunk_setup(repeats=1)
+    setup = lessons.chunk_setup()  # as the lesson measures it
     assert setup.one_per_trip_s > setup.loop_s, repr(setup)
     assert repr(setup).startswith(f"{chunks.CHUNK_TASKS} tasks of cpu({chunks.CHUNK_TASK_SIZE}), about ")
 
@@ -68,7 +68,7 @@ def test_chunk_setup_shows_chunksize_one_losing():
 # -- pickling ------------------------------------------------------------------------
 
 def test_pickle_verdict_on_a_real_measurement():
-    report = lessons.pickle_costs(sizes=(comm.KB, comm.MB), repeats=2)
+    report = lessons.pickle_costs(sizes=(comm.KB, comm.MB), repeats=comm.REPEATS)  # as the lesson does
     assert len(report.rows) == 6 and {r.kind for r in report.rows} == set(comm.PICKLE_KINDS)
     assert report.verdict() == ("pickling 1 MB took longer than 1 kB, for every kind: True\n"
                                 "at 1 MB, a list of floats took over 2x as long as a numpy array of the same numbers: True")
@@ -134,7 +134,7 @@ def test_granularity_verdict():
 @pytest.mark.parametrize("method", METHODS)
 def test_data_paths_under_every_start_method_leave_nothing_behind(method):
     before = _shm()
-    report = lessons.data_paths(nbytes=2 * comm.MB, start_method=method, repeats=2)
+    report = lessons.data_paths(nbytes=2 * comm.MB, start_method=method, repeats=comm.REPEATS)  # as the lesson does
     assert [r.label for r in report.rows] == [paths.THREAD, paths.POOL, paths.PIPE, paths.SHARED]
     assert report.verdict().splitlines()[0].endswith("as between threads: True"), repr(report)
     assert report.to_dataframe().vs_thread.iloc[0] == 1.0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import config
-from ..timing import best_of
+from ..timing import best_of, fastest, timer
 from .communication import MARGIN, MB, REPEATS, WAIT_TIMEOUT_S, _size, _start_method
 
 __all__ = ["DataPath", "DataPathReport", "data_paths"]
@@ -107,7 +107,8 @@ def data_paths(nbytes: int | None = None, start_method: str | None = None, repea
     """Add 1 to every byte of one block in a worker, four ways, and check the parent sees every result.
 
     The resource tracker is started before the pool, so workers share it and none of them unlinks the
-    shared block when it exits (tests/test_lesson_05.py measures this path); the block is closed and unlinked however this ends.
+    shared block when it exits (tests/test_lesson_05.py runs this path under every start method); the block is
+    closed and unlinked however this ends.
     """
     from multiprocessing import resource_tracker
 
@@ -118,13 +119,7 @@ def data_paths(nbytes: int | None = None, start_method: str | None = None, repea
     block = np.zeros(n, dtype=np.uint8)
     resource_tracker.ensure_running()  # before any worker starts, whatever the start method
     ctx = multiprocessing.get_context(method)
-    rows = [DataPath(THREAD, _thread_path(block, repeats))]
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-        pool.submit(_add_one, np.zeros(1, dtype=np.uint8)).result(timeout=WAIT_TIMEOUT_S)  # warm, numpy imported
-        rows.append(DataPath(POOL, _pool_path(pool, block, repeats)))
-        rows.append(DataPath(SHARED, _shared_path(pool, block, repeats)))
+    rows = [DataPath(label, seconds) for label, seconds in _in_turn(ctx, block, repeats).items()]
     rows.append(DataPath(PIPE, _pipe_path(ctx, block, repeats)))
     expected = 4 * repeats % 256  # every path added 1 to every byte, `repeats` times
     if not (block == expected).all():
@@ -133,38 +128,38 @@ def data_paths(nbytes: int | None = None, start_method: str | None = None, repea
     return DataPathReport(tuple(sorted(rows, key=lambda r: order.index(r.label))), n, method)
 
 
-def _thread_path(block: Any, repeats: int) -> float:
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(_add_one, block[:1].copy()).result(timeout=WAIT_TIMEOUT_S)  # a warm thread
-        return best_of(lambda: pool.submit(_add_one, block).result(timeout=WAIT_TIMEOUT_S), repeats)
-
-
-def _pool_path(pool: Any, block: Any, repeats: int) -> float:
-    def trip() -> None:
-        block[:] = pool.submit(_add_one, block).result(timeout=WAIT_TIMEOUT_S)  # a changed copy comes back
-
-    return best_of(trip, repeats)
-
-
-def _shared_path(pool: Any, block: Any, repeats: int) -> float:
+def _in_turn(ctx: Any, block: Any, repeats: int) -> dict[str, float]:
+    """The thread, pool and shared-memory paths, each try of each taken in turn (`timing.fastest`), so a
+    busy spell slows all three alike: the verdict compares them (under stress-ng, the thread's two tries
+    taken together once both hit one, and it came out dearer than the pool)."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
     from multiprocessing import shared_memory
 
     import numpy as np
 
     shm = shared_memory.SharedMemory(create=True, size=block.nbytes)
+    shared = np.ndarray(block.shape, dtype=np.uint8, buffer=shm.buf)
+    shared[:] = 0  # the shared path's own copy of the data, made there, as it would be
     try:
-        shared = np.ndarray(block.shape, dtype=np.uint8, buffer=shm.buf)
-        shared[:] = block  # the data starts in shared memory, as it would if made there
-        seconds = best_of(lambda: pool.submit(_add_one_shared, shm.name, block.nbytes).result(timeout=WAIT_TIMEOUT_S),
-                        repeats)
-        block[:] = shared
-        del shared
+        with ThreadPoolExecutor(1) as thread, ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            thread.submit(_add_one, block[:1].copy()).result(timeout=WAIT_TIMEOUT_S)  # a warm thread
+            pool.submit(_add_one, np.zeros(1, dtype=np.uint8)).result(timeout=WAIT_TIMEOUT_S)  # numpy imported
+
+            def pooled() -> None:
+                block[:] = pool.submit(_add_one, block).result(timeout=WAIT_TIMEOUT_S)  # a changed copy comes back
+
+            best = fastest({
+                THREAD: timer(lambda: thread.submit(_add_one, block).result(timeout=WAIT_TIMEOUT_S)),
+                POOL: timer(pooled),
+                SHARED: timer(lambda: pool.submit(_add_one_shared, shm.name, block.nbytes).result(
+                    timeout=WAIT_TIMEOUT_S)),
+            }, repeats)
+        block += shared  # what the shared path added, so the check below sees every path's work
+        return best
     finally:
+        del shared
         shm.close()
         shm.unlink()
-    return seconds
 
 
 def _pipe_path(ctx: Any, block: Any, repeats: int) -> float:

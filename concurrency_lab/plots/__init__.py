@@ -18,7 +18,8 @@ that engine is `concurrency_lab.live`, not a plot function, and lives there.
 
 The modules: `_style` (palette, STYLE, caption, labels), `tasks` (one run:
 `timeline`, `activity`), `curves` (`speedup`, `efficiency`) and `bars`
-(`overhead`, `memory`, `latency`, `by_interpreter`); every public name is here.
+(`overhead`, `memory`, `latency`, `by_interpreter`), `watch` (what `cl.watch` saw:
+`watch_lanes`, `cores_busy`, both as `watch`); every public name is here.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ from ._style import (
 from .bars import by_interpreter, latency, memory, overhead
 from .curves import efficiency, speedup
 from .tasks import activity, bar_count, timeline
+from .watch import cores_busy, watch, watch_lanes
 
 __all__ = [
     "BACKEND_COLORS", "CAPTION_SIZE", "FONT_SIZE", "GID", "MAX_EDGED_BARS", "METHOD_STYLES", "OKABE_ITO",
     "OVERHEAD_COLORS", "PALETTE", "STATE_COLORS", "STYLE", "activity", "bar_count", "by_interpreter", "caption",
-    "efficiency", "latency", "memory", "overhead", "speedup", "timeline", "use_style",
+    "cores_busy", "efficiency", "latency", "memory", "overhead", "speedup", "timeline", "use_style", "watch",
+    "watch_lanes",
 ]

@@ -1,0 +1,95 @@
+"""How much of the machine other programs took while something was measured.
+
+A learner's laptop is rarely quiet: a browser, a video call, an update. On 2 cores, one busy program is
+enough to hide what a comparison should show (two processes cannot reach 2x when a third takes a core).
+So a measurement can say, beside its result, what share of all cores went to programs other than ours,
+and say when that share may have hidden the point.
+
+The machine's busy time comes from the OS's counters for all CPUs (psutil.cpu_times); ours is given by
+the caller (a watch knows it exactly) or read from this process and its children.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from . import info
+
+#: Past this share of all cores taken by other programs, a comparison may not show its point: on 2 cores,
+#: a quarter is half a core, enough to pull two processes' speedup visibly under 2x.
+BUSY_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class Load:
+    """What the machine did during one measurement."""
+
+    wall_s: float
+    cores: int
+    busy_s: float
+    """CPU seconds every program together used, over all cores."""
+    ours_s: float
+    """CPU seconds our own work used (this process and its children)."""
+
+    @property
+    def others_share(self) -> float:
+        """The share of all cores' time that other programs used (0 to 1)."""
+        capacity = self.cores * self.wall_s
+        return min(max(self.busy_s - self.ours_s, 0.0) / capacity, 1.0) if capacity > 0 else 0.0
+
+    @property
+    def busy(self) -> bool:
+        """Whether other programs took enough to hide the point of a comparison (see `BUSY_SHARE`)."""
+        return self.others_share > BUSY_SHARE
+
+    def short_note(self) -> str:
+        """The same, short enough for a plot's caption."""
+        busy = ": a busy machine may hide the point" if self.busy else ""
+        return f"other programs used {self.others_share:.0%} of the CPU{busy}"
+
+    def note(self) -> str:
+        """One line to print beside a measurement: the share, and a warning past `BUSY_SHARE`."""
+        line = f"other programs used {self.others_share:.0%} of the CPU during this run"
+        if self.busy:
+            line += " (a busy machine: the comparison may not show its point; close other programs and run it again)"
+        return line
+
+
+class LoadMeter:
+    """Started before a measurement, read after it: `LoadMeter().read()` gives the `Load` in between."""
+
+    def __init__(self) -> None:
+        self._t0 = time.perf_counter()
+        self._busy0 = machine_busy_s()
+        self._ours0 = our_cpu_s()
+
+    def read(self, ours_s: float | None = None) -> Load:
+        """The load since this meter started; `ours_s` when the caller knows its own CPU use better."""
+        wall = time.perf_counter() - self._t0
+        ours = our_cpu_s() - self._ours0 if ours_s is None else ours_s
+        return Load(wall, info.logical_cores(), machine_busy_s() - self._busy0, ours)
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all programs have used since boot, over all cores (not idle, not waiting for I/O)."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
+def our_cpu_s() -> float:
+    """CPU seconds this process, its finished children and its running children have used."""
+    import psutil
+
+    me = psutil.Process()
+    t = me.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in me.children(recursive=True):
+        try:
+            c = child.cpu_times()
+            total += c.user + c.system
+        except psutil.Error:
+            pass  # it ended meanwhile
+    return total

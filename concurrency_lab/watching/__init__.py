@@ -1,0 +1,241 @@
+"""Watch any code: when each thread of this kernel and each process under it was on a CPU, while it ran.
+
+    with cl.watch() as watched:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(count, [10**7] * 4))
+    watched.parallelism          # ~1.0: the GIL let one thread run at a time
+    cl.plots.watch(watched.record)
+
+Or, in a notebook, the `%%watch` cell magic (`magics.py`), which draws the picture after the cell.
+
+The sampling is done from outside, by a small process of its own (`_sampler`), so it never needs this
+interpreter's GIL and does not change what it watches; `_names` gives the ids it sees the names a learner
+knows. The sampler stops when the block ends, when this process dies (its standard input closes), or when
+the watched process is gone: it is never left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .. import config, info
+from ..load import LoadMeter
+from ._names import Names
+from .record import Lane, WatchRecord
+
+#: Samples a second: fine enough to see the GIL's 5 ms hand-offs (an interval of 4 ms), cheap enough for
+#: the sampler to stay near 2% of one core (benchmarks/watch.py). The psutil fallback reads OS ticks of
+#: 10 ms, so a finer rate would only repeat itself.
+DEFAULT_RATE = {"proc": 250.0, "psutil": 50.0}
+#: The rates a learner may ask for.
+RATE_RANGE = (10.0, 1000.0)
+#: How long the sampler may take to start and take its first sample, and to hand its samples back.
+SAMPLER_TIMEOUT_S = 30.0
+
+_SAMPLER = Path(__file__).with_name("_sampler.py")
+_active = threading.Lock()  # held while a watch is on: watches do not nest
+
+
+class WatchError(RuntimeError):
+    """The sampler could not start, or could not hand back what it saw."""
+
+
+class Watching:
+    """What `watch()` gives the block: after it, `record` is the `WatchRecord`, and this object answers
+    for it (`watched.parallelism`, `watched.lanes`, ...)."""
+
+    def __init__(self) -> None:
+        self.record: WatchRecord | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        record = self.__dict__.get("record")
+        if record is None:
+            raise AttributeError(f"{name}: the watch is still on; read it after the `with` block")
+        return getattr(record, name)
+
+    def __repr__(self) -> str:
+        return repr(self.record) if self.record is not None else "Watching(still on)"
+
+
+def default_backend() -> str:
+    """"proc" where /proc has per-thread run times in nanoseconds (Linux), else "psutil"."""
+    return "proc" if os.path.exists(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/schedstat") else "psutil"
+
+
+@contextmanager
+def watch(*, rate: float | None = None, pid: int | None = None, backend: str | None = None,
+          code: str = "") -> Iterator[Watching]:
+    """Watch the block: every thread of process `pid` (default: this one) and every process under it.
+
+    `rate` is samples a second (default: `DEFAULT_RATE`); `backend` "proc" or "psutil" (default: the
+    best this OS has; "psutil" on Linux tests the fallback). Watches do not nest.
+    """
+    backend = backend or default_backend()
+    if backend not in DEFAULT_RATE:
+        raise ValueError(f"backend: unknown {backend!r}; choose one of: {', '.join(DEFAULT_RATE)}")
+    rate = _check_rate(DEFAULT_RATE[backend] if rate is None else rate)
+    pid = _check_pid(os.getpid() if pid is None else pid)
+    if not _active.acquire(blocking=False):
+        raise RuntimeError("a watch is already on: watches do not nest (end the outer one first)")
+    try:
+        watching = Watching()
+        names = Names() if pid == os.getpid() else None
+        with _Sampler(pid, 1.0 / rate, backend) as sampler, names or _nothing():
+            meter = LoadMeter()
+            try:
+                yield watching
+            finally:
+                raw = sampler.finish()
+                watching.record = _record(raw, names, meter, code)
+    finally:
+        _active.release()
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _check_rate(rate: Any) -> float:
+    low, high = RATE_RANGE
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not low <= rate <= high:
+        raise ValueError(f"rate: {rate!r} is out of range; allowed: {low:g} to {high:g} samples a second")
+    return float(rate)
+
+
+def _check_pid(pid: Any) -> int:
+    import psutil
+
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        raise ValueError(f"pid: expected a process id (a positive int), got {pid!r}")
+    if not psutil.pid_exists(pid):
+        raise ValueError(f"pid: no process {pid} is running here (it may have ended)")
+    return pid
+
+
+class _Sampler:
+    """The sampler process: started, ready (its first sample taken), then told to finish."""
+
+    def __init__(self, pid: int, period: float, backend: str) -> None:
+        self.args = [sys.executable, str(_SAMPLER), str(pid), repr(period), backend]
+        self.ready, self.done = threading.Event(), threading.Event()
+        self.output: list[bytes] = []
+
+    def __enter__(self) -> _Sampler:
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=os.name == "posix")
+        try:
+            threading.Thread(target=self._read, name="concurrency-lab-watch-reader", daemon=True).start()
+            started = self.ready.wait(SAMPLER_TIMEOUT_S)
+        except BaseException:  # Ctrl-C while it starts: __exit__ will not run, so end it here
+            self._end()
+            raise
+        if not started or self.output[:1] != [b"ready\n"]:
+            self._end()
+            raise WatchError(f"the sampler did not start: {self._stderr()}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._end()
+
+    def _read(self) -> None:
+        out = self.proc.stdout
+        first = out.readline()
+        self.output.append(first)
+        self.ready.set()
+        self.output.append(out.read())
+        self.done.set()
+
+    def finish(self) -> dict:
+        """Tell the sampler to stop (close its standard input) and take what it saw."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        if not self.done.wait(SAMPLER_TIMEOUT_S):
+            self._end()
+            raise WatchError("the sampler did not hand its samples back in time; it was killed")
+        self.proc.wait(SAMPLER_TIMEOUT_S)
+        try:
+            return json.loads(self.output[-1])
+        except ValueError:
+            raise WatchError(f"the sampler ended without its samples: {self._stderr()}") from None
+
+    def _stderr(self) -> str:
+        try:
+            return self.proc.stderr.read().decode(errors="replace").strip()[-2000:] or "(nothing on stderr)"
+        except (OSError, ValueError):
+            return "(stderr unreadable)"
+
+    def _end(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(SAMPLER_TIMEOUT_S)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _record(raw: dict, names: Names | None, meter: LoadMeter, code: str) -> WatchRecord:
+    t0 = raw["times"][0]
+    times = tuple((t - t0) / 1e9 for t in raw["times"])
+    by_pid = {lane["pid"]: lane for lane in raw["lanes"] if lane["kind"] == "process"}
+    lanes = tuple(Lane(name=_name(lane, raw["watched"], names, by_pid), kind=lane["kind"], pid=lane["pid"],
+                       thread_id=lane["tid"], first=lane["first"],
+                       cpu=tuple(None if v is None else v / 1e9 for v in lane["values"]),
+                       os_cpu_s=lane["os_seconds"], sampled_cpu_s=lane["run_seconds_at_os"])
+                  for lane in raw["lanes"])
+    ours = sum(_total(lane.cpu) for lane in lanes) + raw["sampler_cpu"]
+    return WatchRecord(times=times, lanes=lanes, backend=raw["backend"], sampler_cpu_s=raw["sampler_cpu"],
+                       load=meter.read(ours_s=ours), cores=info.logical_cores(), t0_ns=t0, code=code,
+                       meta={"watched_pid": raw["watched"], "watched_gone": raw["watched_gone"],
+                             "small": config.SMALL})
+
+
+def _total(cpu: tuple[float | None, ...]) -> float:
+    seen = [c for c in cpu if c is not None]
+    return seen[-1] - seen[0] if len(seen) > 1 else 0.0
+
+
+def _name(lane: dict, watched: int, names: Names | None, by_pid: dict[int, dict]) -> str:
+    if lane["kind"] == "thread":
+        known = names.threads.get(lane["tid"]) if names else None
+        return known or f"thread {lane['tid']}"
+    return f"pid {lane['pid']} · {_role(lane, watched, names, by_pid)}"
+
+
+def _role(lane: dict, watched: int, names: Names | None, by_pid: dict[int, dict]) -> str:
+    """What a process is, as the watched program started it, or as its command line and parent tell."""
+    known = names.processes.get(lane["pid"]) if names else None
+    if known:
+        return known
+    cmd = " ".join(lane["cmdline"])
+    for marker, role in (("multiprocessing.forkserver", "forkserver"),
+                         ("multiprocessing.resource_tracker", "resource tracker"),
+                         ("multiprocessing.spawn", "spawned worker")):
+        if marker in cmd and not (marker == "multiprocessing.forkserver" and _is_forkserver(by_pid, lane["ppid"])):
+            return role
+    if _is_forkserver(by_pid, lane["ppid"]):
+        return "worker (forkserver)"
+    argv0 = os.path.basename(lane["cmdline"][0]) if lane["cmdline"] else "?"
+    if lane["ppid"] == watched and argv0.startswith("python"):
+        return "forked child"
+    return f"subprocess {argv0}"
+
+
+def _is_forkserver(by_pid: dict[int, dict], pid: int) -> bool:
+    parent = by_pid.get(pid)
+    return parent is not None and "multiprocessing.forkserver" in " ".join(parent["cmdline"])
+
+
+__all__ = ["DEFAULT_RATE", "Lane", "WatchError", "WatchRecord", "Watching", "default_backend", "watch"]
