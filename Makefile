@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/plots.py
 	$(BIN)/python benchmarks/watch.py
+	$(BIN)/python benchmarks/gil_release.py
 
 ## make lessons: sync each notebooks/NN_topic.md into its .ipynb (jupytext), execute it (SMALL mode, as CI checks it), sync again
 lessons: $(STAMP)
