@@ -127,7 +127,7 @@ GIL_RELEASE_KINDS = ("sha256", "zlib", "numpy")
 #: again and again: building a fresh buffer in every task (a `bytes` of `size`, with the
 #: GIL held) took as long as hashing it, and capped 2 threads near 1.3x
 #: (benchmarks/gil_release.py measures threads on it against raw threads on a prebuilt buffer).
-BLOCK = 1 << 20
+BLOCK = 1 << 23
 
 
 @functools.cache

@@ -31,10 +31,11 @@ from ..load import LoadMeter
 from ._names import Names
 from .record import Lane, WatchRecord
 
-#: Samples a second: fine enough to see the GIL's 5 ms hand-offs (an interval of 4 ms), cheap enough for
-#: the sampler to stay near 2% of one core (benchmarks/watch.py). The psutil fallback reads OS ticks of
-#: 10 ms, so a finer rate would only repeat itself.
-DEFAULT_RATE = {"proc": 250.0, "psutil": 50.0}
+#: Samples a second: fine enough to see the GIL's 5 ms hand-offs (an interval of 5 ms), cheap enough for
+#: the sampler to stay under 3% of one core (benchmarks/watch.py; on a 2-core VM a Python that only
+#: sleeps and wakes 250 times a second already costs 1.6%). The psutil fallback reads OS ticks of 10 ms,
+#: so a finer rate would only repeat itself.
+DEFAULT_RATE = {"proc": 200.0, "psutil": 50.0}
 #: The rates a learner may ask for.
 RATE_RANGE = (10.0, 1000.0)
 #: How long the sampler may take to start and take its first sample, and to hand its samples back.

@@ -33,9 +33,18 @@ import time
 TREE_EVERY = 25
 #: Samples between two readings of the OS's own account of every lane (for the check): every 0.5 s.
 OS_EVERY = 125
+#: Lanes that ran less than this are not read again for the check (it compares lanes of 0.2 s and more).
+NOTE_ABOVE_NS = 100_000_000
 #: Most samples kept; a longer block is sampled at the same rate, its oldest samples are not dropped:
 #: past this many the sampler halves its rate instead (a memory bound for a block left running for hours).
 MAX_SAMPLES = 200_000
+#: The sampler's own CPU, as a share of one core, that it keeps under: on a 2-core VM, merely waking 200
+#: times a second costs ~1.7% and a sample ~1.5 us a lane, so 20 threads come to ~2.5-3%, but 200 threads
+#: would be 8% (benchmarks/watch.py prints each). Every `BUDGET_EVERY` samples it sets its rate from what
+#: a sample cost since the last look: the rate asked for, or less when that would pass the budget (200
+#: threads: ~120 a second). The rate achieved is in the record.
+CPU_BUDGET = 0.04
+BUDGET_EVERY = 10
 
 
 class Lane:
@@ -73,17 +82,29 @@ class ProcReader:
         self.watched, self.me = watched, me
         self.tick = os.sysconf("SC_CLK_TCK")
         self.fds: dict[tuple[int, int], int] = {}
+        self.latest: dict[tuple[int, int], int] = {}  # run ns of each thread at its last read
+        self.looked: dict[tuple[int, int], int] = {}  # ... and at the last look for children
+        self.kids: dict[tuple[int, int], list[int]] = {}  # the children each thread had then
 
     def processes(self) -> list[int]:
-        """The watched process and every process under it (but this sampler)."""
+        """The watched process and every process under it (but this sampler).
+
+        A thread's children are read again only if it ran since the last look: starting a process
+        takes CPU. With 200 sleeping threads this is what keeps a look cheap (one file per thread).
+        """
         found, todo = [], [self.watched]
         while todo:
             pid = todo.pop()
             found.append(pid)
-            for tid in _listdir(f"/proc/{pid}/task"):
-                for child in _read(f"/proc/{pid}/task/{tid}/children").split():
-                    if int(child) != self.me:
-                        todo.append(int(child))
+            for name in _listdir(f"/proc/{pid}/task"):
+                key = (pid, int(name))
+                ran = self.latest.get(key)
+                if ran is None or ran != self.looked.get(key) or key not in self.kids:
+                    children = [int(c) for c in _read(f"/proc/{pid}/task/{name}/children").split()]
+                    self.kids[key] = [c for c in children if c != self.me]
+                    if ran is not None:
+                        self.looked[key] = ran
+                todo.extend(self.kids[key])
         return found
 
     def threads(self, pid: int) -> list[int]:
@@ -103,7 +124,8 @@ class ProcReader:
         if not raw:  # the thread ended
             os.close(self.fds.pop((pid, tid)))
             return None
-        return int(raw.split(None, 1)[0])
+        value = self.latest[(pid, tid)] = int(raw.split(None, 1)[0])
+        return value
 
     def os_seconds(self, pid: int, tid: int | None) -> float | None:
         """The OS's tick-based account (utime + stime) of a thread, or of a whole process."""
@@ -247,9 +269,15 @@ class Sampler:
         return self.dead[pid] + sum(now.values()) if now else None
 
     def note_os(self, first: bool) -> None:
-        """The OS's own account of every lane, at the first or the last sample, beside the run time then."""
+        """The OS's own account of every lane, at the first sample and later, beside the run time then.
+
+        Later readings skip lanes that have run less than `NOTE_ABOVE_NS` since the first: the check
+        compares only lanes with far more, and reading a file per idle thread is what it would cost."""
         for lane in self.lanes.values():
             if lane.ended:
+                continue
+            if not first and lane.run_first is not None and lane.values and lane.values[-1] is not None \
+                    and lane.values[-1] - lane.run_first < NOTE_ABOVE_NS:
                 continue
             seconds = self.reader.os_seconds(lane.pid, lane.tid if lane.kind == "thread" else None)
             run = lane.values[-1] if lane.values else None
@@ -261,6 +289,15 @@ class Sampler:
                 lane.os_last, lane.run_last = seconds, run
 
 
+def _keep_to_budget(sampler: Sampler, asked: float, window: tuple[float, float, int]) -> tuple[float, float, int]:
+    """Set the period from what a sample cost in the last window: the rate asked for, unless that would
+    cost more than `CPU_BUDGET` of a core, then the rate that costs 95% of it."""
+    cpu, wall, n = time.process_time(), time.perf_counter(), len(sampler.times)
+    per_sample = (cpu - window[0]) / max(n - window[2], 1)
+    sampler.period = max(asked, per_sample / (0.95 * CPU_BUDGET))
+    return cpu, wall, n
+
+
 def main(argv: list[str]) -> int:
     watched, period, backend = int(argv[0]), float(argv[1]), argv[2]
     me = os.getpid()
@@ -270,7 +307,8 @@ def main(argv: list[str]) -> int:
 
     def lifeline() -> None:  # our standard input closes when the watching block ends or its process dies
         try:
-            sys.stdin.buffer.read()
+            while os.read(0, 4096):  # the raw fd: a buffered stdin would hold a lock at exit
+                pass
         finally:
             closed.set()
 
@@ -281,6 +319,8 @@ def main(argv: list[str]) -> int:
     print("ready", flush=True)
     cpu0 = time.process_time()
     t_next = time.perf_counter()
+    asked = period
+    window = (time.process_time(), time.perf_counter(), len(sampler.times))
     n = 1
     while alive and not closed.is_set():
         t_next += sampler.period
@@ -295,6 +335,8 @@ def main(argv: list[str]) -> int:
             sampler.note_os(first=False)
         sampler.sample()
         n += 1
+        if n % BUDGET_EVERY == 0:
+            window = _keep_to_budget(sampler, asked, window)
         if len(sampler.times) >= MAX_SAMPLES and sampler.period < 1.0:
             sampler.period *= 2  # a very long block: fewer samples, same picture
     sampler.sample()
@@ -308,4 +350,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    os._exit(code)  # at once: the lifeline thread may still wait on its read (the watched process ended)
