@@ -32,15 +32,16 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/watch.py
 	$(BIN)/python benchmarks/gil_release.py
 
-## make lessons: sync each notebooks/NN_topic.md into its .ipynb (jupytext), execute it (SMALL mode, as CI checks it), sync again
+## make lessons: sync each notebooks/NN_topic.md into its .ipynb (jupytext), execute it (SMALL mode, as CI checks it), strip the solutions' outputs, sync again
 lessons: $(STAMP)
 	cd notebooks && for md in [0-9][0-9]_*.md; do ../$(BIN)/jupytext --sync $$md || exit 1; done
 	cd notebooks && for md in [0-9][0-9]_*.md; do \
 		CONCURRENCY_LAB_SMALL=1 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $${md%.md}.ipynb || exit 1; \
+		../$(BIN)/python ../tools/strip_solutions.py $${md%.md}.ipynb || exit 1; \
 		../$(BIN)/jupytext --sync $$md || exit 1; done
 
 lint: $(STAMP)
-	$(BIN)/ruff check concurrency_lab tests benchmarks conftest.py
+	$(BIN)/ruff check concurrency_lab tests benchmarks tools conftest.py
 
 clean:
 	rm -rf $(VENV) .venv-py3.* .pytest_cache artifacts

@@ -121,6 +121,19 @@ def run_children(all_args: Sequence[Sequence[str]], *, timeout: float) -> list[C
                 child.kill()
 
 
+def run_script(source: str, *args: str, timeout: float, name: str = "script.py",
+               env: dict[str, str] | None = None) -> ChildResult:
+    """Write `source` to a file `name` in a new temporary folder and run it with this Python, as a learner
+    runs a `.py` file: a real `__main__` that spawn and forkserver workers can import again."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="concurrency-lab-script-") as folder:
+        path = Path(folder) / name
+        path.write_text(source, encoding="utf-8")
+        return run_child(python(str(path), *args), timeout=timeout, cwd=folder, env=env, merge_stderr=True)
+
+
 def python(*args: str) -> list[str]:
     """This Python, with `args`: `run_child(python("-c", code))`."""
     return [sys.executable, *args]

@@ -63,3 +63,15 @@ def test_solution_cells_are_hidden_in_the_md():
     assert solutions, "no cell tagged 'solution' in any lesson's .md"
     bad = [lesson for lesson, c in solutions if not (c["source_hidden"] and c["cell_type"] == "code")]
     assert not bad, f"a solution cell is not a hidden code cell in: {sorted(set(bad))}"
+
+
+def test_solution_cells_store_no_outputs_and_are_run_by_nbval_without_comparing():
+    """A stored output gives the answer away (`make lessons` strips them: tools/strip_solutions.py); nbval still
+    runs each solution, so a broken one fails, but compares nothing (the `nbval-ignore-output` tag)."""
+    for lesson in LESSONS:
+        nb = nbformat.read(NOTEBOOKS / f"{lesson}.ipynb", as_version=4)
+        for cell in nb.cells:
+            tags = cell.metadata.get("tags", [])
+            if "solution" in tags:
+                assert cell.outputs == [], f"{lesson}: a solution cell stores outputs"
+                assert "nbval-ignore-output" in tags, f"{lesson}: a solution cell without nbval-ignore-output"
