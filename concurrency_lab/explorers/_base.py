@@ -142,6 +142,7 @@ class Explorer:
         self.settings = replace(settings or self.Settings(), **changes)
         self.records: list[RunRecord] = []
         self.error: BaseException | None = None
+        self.load: Any = None  # the `load.Load` of the last run
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._panel: Any = None
@@ -154,10 +155,17 @@ class Explorer:
         return self.settings
 
     def run(self, progress: Progress | None = None, **changes: Any) -> list[RunRecord]:
-        """Measure with the settings (and `changes`), blocking; return the records."""
+        """Measure with the settings (and `changes`), blocking; return the records.
+
+        A panel already on the page shows them too: a lesson's blocking cell below its panel (what
+        Run All and the tests run) leaves the panel with the plot and table of what it measured.
+        """
         self.configure(**changes)
         self._stop = threading.Event()
-        return self._run(self._stop, progress)
+        records = self._run(self._stop, progress)
+        if self._panel is not None:
+            self._panel.show_results("done: {n} run(s), measured by the cell below")
+        return records
 
     def start(self, progress: Progress | None = None, **changes: Any) -> threading.Thread:
         """Like `run`, in a background thread: the kernel and the Stop button stay responsive."""
@@ -207,17 +215,31 @@ class Explorer:
         return self._panel
 
     def display(self) -> None:
+        """Show the panel. Beside the live widget, the output carries a picture of a real recorded run
+        (`recorded/explorers/`): what a notebook opened without running it (JupyterLab shows an untrusted
+        notebook's pictures, not its widgets), a static HTML page or GitHub show instead of the panel."""
         from IPython.display import display
 
-        display(self.widget)
+        from .recorded import picture_bundle
+
+        bundle = {**self.widget._repr_mimebundle_(), **picture_bundle(type(self).__name__)}
+        display(bundle, raw=True)
 
     def table(self) -> Any:
         """The results as a DataFrame (what the panel's table shows)."""
         raise NotImplementedError
 
     def _run(self, stop: threading.Event, progress: Progress | None) -> list[RunRecord]:
-        self.records, self.error = [], None
-        self._measure(self.settings, stop, progress or _ignore)
+        """Measure, noting what share of the CPU other programs took meanwhile (`self.load`): on a busy
+        laptop, threads can match processes, and the panel says why rather than let it pass."""
+        from ..load import LoadMeter
+
+        self.records, self.error, self.load = [], None, None
+        meter = LoadMeter()
+        try:
+            self._measure(self.settings, stop, progress or _ignore)
+        finally:
+            self.load = meter.read()
         return list(self.records)
 
     def _measure(self, settings: Any, stop: threading.Event, progress: Progress) -> None:

@@ -86,6 +86,9 @@ class Panel:
 
         self.model = model
         self.controls: dict[str, Any] = self.make_controls(w, model.settings)
+        for control in self.controls.values():  # "CPU workers", "switch (ms)": a label cut short helps no one
+            if len(getattr(control, "description", "")) > 8:
+                control.style.description_width = "initial"
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.progress = w.IntProgress(min=0, max=1, value=0, description="progress")
@@ -153,6 +156,15 @@ class Panel:
         self._say("stopping…")
         self.model._stop.set()
 
+    def show_results(self, status: str) -> None:
+        """Draw the model's results (a blocking `run()` just made them) and say so, unless a run is on."""
+        if self.model.running:
+            return
+        self.refresh()
+        self.progress.max = max(self.progress.max, 1)
+        self.progress.value = self.progress.max
+        self._say(status.format(n=len(self.model.records)) + self._load_note())
+
     def refresh(self) -> None:
         """Redraw the figure and the table from the model's results so far."""
         with self._lock:
@@ -219,7 +231,11 @@ class Panel:
         elif self.model.stopped:
             self._say(f"stopped; {len(self.model.records)} result(s) kept")
         else:
-            self._say(f"done: {len(self.model.records)} run(s)")
+            self._say(f"done: {len(self.model.records)} run(s)" + self._load_note())
+
+    def _load_note(self) -> str:
+        load = self.model.load
+        return f"; {load.short_note()}" if load is not None else ""
 
     def _busy(self, busy: bool) -> None:
         self.run_button.disabled = busy

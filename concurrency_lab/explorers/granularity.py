@@ -76,7 +76,7 @@ class GranularityPanel(Panel):
         ax = self.axes[0]
         ax.clear()
         if self.model.records:
-            plots.overhead(self.model.labelled_frame(), ax=ax, components=("dispatch", "collection"))
+            plots.granularity(self.model.table(), ax=ax)
 
 
 class GranularityExplorer(Explorer):
@@ -120,16 +120,6 @@ class GranularityExplorer(Explorer):
         cols = ["size", "backend", "start_method", "chunksize", "us_per_task", "speedup", "pays_off"]
         return t.sort_values(["size", "backend", "chunksize"], key=_sequential_first)[cols].reset_index(drop=True)
 
-    def labelled_frame(self) -> Any:
-        """The per-task frame with one label per (size, chunksize), so `plots.overhead`
-        draws a bar for each rather than pooling them by backend."""
-        from ..records import records_to_dataframe
-
-        df = records_to_dataframe(list(self.records))
-        params = [json.loads(p) for p in df["params"]]
-        df["backend"] = [f"{b} size={p['size']} chunk={p['chunksize']}" for b, p in zip(df["backend"], params,
-                                                                                         strict=True)]
-        return df
 
 
 def _sequential_first(column: Any) -> Any:

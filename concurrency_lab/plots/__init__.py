@@ -40,13 +40,13 @@ from ._style import (
     use_style,
 )
 from .bars import by_interpreter, latency, memory, overhead
-from .curves import efficiency, speedup
+from .curves import efficiency, granularity, speedup
 from .tasks import activity, bar_count, timeline
 from .watch import cores_busy, watch, watch_lanes
 
 __all__ = [
     "BACKEND_COLORS", "CAPTION_SIZE", "FONT_SIZE", "GID", "MAX_EDGED_BARS", "METHOD_STYLES", "OKABE_ITO",
     "OVERHEAD_COLORS", "PALETTE", "STATE_COLORS", "STYLE", "activity", "bar_count", "by_interpreter", "caption",
-    "cores_busy", "efficiency", "latency", "memory", "overhead", "speedup", "timeline", "use_style", "watch",
+    "cores_busy", "efficiency", "granularity", "latency", "memory", "overhead", "speedup", "timeline", "use_style", "watch",
     "watch_lanes",
 ]

@@ -134,7 +134,7 @@ def _machine_line(machine: str, logical: int, physical: int, usable: int, python
 
 def _label(backend: str, start_method: str = "", max_workers: int | None = None) -> str:
     text = f"{backend} ({start_method})" if start_method else backend
-    return text if max_workers is None else f"{text} ×{max_workers}"
+    return text if not max_workers else f"{text} ×{max_workers}"  # 0: no workers (ConvoyLab's "idle")
 
 
 def _style_of(backend: str, start_method: str, i: int) -> dict[str, Any]:

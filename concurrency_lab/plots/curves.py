@@ -90,3 +90,23 @@ def efficiency(data: Any, ax: Axes | None = None, *, cold: bool = False) -> Axes
     ax.legend(loc="lower left", fontsize=FONT_SIZE - 2)
     _dress(ax, "Efficiency vs workers", "workers (max_workers)", "efficiency (speedup / workers)", df)
     return ax
+
+
+def granularity(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Time per task against the task's size, one line for the plain loop and one per chunk size on the pool:
+    where a pool line runs under the loop's, the pool pays off. Input: `GranularityExplorer.table()` (size,
+    backend, start_method, chunksize, us_per_task, ...); log scales, so 100 steps and 100,000 both show."""
+    ax = _axes(ax)
+    groups = sorted(table.groupby(["backend", "start_method", "chunksize"]), key=lambda g: g[0][0] != "sequential")
+    for i, ((backend, method, chunk), rows) in enumerate(groups):  # the loop first: the line to beat
+        rows = rows.sort_values("size")
+        label = "a plain loop" if backend == "sequential" else f"{_label(backend, method)}, chunks of {chunk}"
+        style = _style_of(backend, method, i)
+        if backend != "sequential":
+            style["linestyle"] = ("-", "--", ":", "-.")[i % 4]
+        ax.plot(rows["size"], rows["us_per_task"], label=label, **style)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.legend(fontsize=FONT_SIZE - 3, loc="upper left")
+    _dress(ax, "Time per task, by the task's size", "task size (loop steps)", "microseconds per task", None)
+    return ax
