@@ -80,7 +80,12 @@ def machine_busy_s() -> float:
 
 
 def our_cpu_s() -> float:
-    """CPU seconds this process, its finished children and its running children have used."""
+    """CPU seconds this process, its finished children and its running descendants (with theirs) have used.
+
+    A running descendant's reaped children count too: a forkserver is our child, and the pool workers it
+    forks are its children, so when they exit their CPU lands in its `children_*` times. Without them a
+    CPU-bound run on a forkserver pool counted as other programs' load (94% on a run that was mostly ours).
+    """
     import psutil
 
     me = psutil.Process()
@@ -89,7 +94,7 @@ def our_cpu_s() -> float:
     for child in me.children(recursive=True):
         try:
             c = child.cpu_times()
-            total += c.user + c.system
+            total += c.user + c.system + c.children_user + c.children_system
         except psutil.Error:
             pass  # it ended meanwhile
     return total

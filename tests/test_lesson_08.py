@@ -82,11 +82,11 @@ def test_comparison_verdict_and_repr():
     assert list(good.table().columns) == ["how", "wall_s", "speedup"]
 
 
-def test_compare_mixed_measures_four_ways():
+def test_compare_mixed_measures_five_ways():
     result = lessons.compare_mixed(TINY)
-    assert [k for k, _, _ in result.rows] == ["sequential", "threads", "processes", "pipeline"]
+    assert [k for k, _, _ in result.rows] == ["sequential", "threads", "processes", "classic", "pipeline"]
     assert all(wall > 0 for _, _, wall in result.rows) and result.pipeline_record.ok
-    assert len(result.verdict().splitlines()) == 3
+    assert len(result.verdict().splitlines()) == 4  # the classic tutorial version's line (issue 16)
 
 
 def _probe_record(background: str, ms: float) -> RunRecord:

@@ -93,7 +93,10 @@ class Panel:
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.progress = w.IntProgress(min=0, max=1, value=0, description="progress")
         self.status = w.HTML()
-        self.image = w.Image(format="png", layout=w.Layout(display="none"))  # no broken-image icon before a run
+        # The plot fills the output's width whatever the zoom (its own pixel width shrank at 150%), and is
+        # hidden until a run draws it: no broken-image icon before.
+        self.image = w.Image(format="png", layout=w.Layout(display="none", width="100%", max_width="1100px",
+                                                           height="auto"))
         self.table = w.HTML()
         with mpl.rc_context(plots.STYLE):
             self.figure = Figure(figsize=(self.figsize[0], self.figsize[1] * self.rows), layout="constrained")

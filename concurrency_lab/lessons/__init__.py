@@ -20,12 +20,12 @@ from ._feedback import TICK as TICK
 from ._feedback import Feedback as Feedback
 
 #: The lesson modules, in lesson order (00 to 10); the modules of a lesson split in parts follow its own.
-MODULES = ("start", "basics", "cpu", "io",
+MODULES = ("start", "basics", "basics_fork", "cpu", "io",
            "native", "native_pieces", "native_exercise", "native_blas",
            "communication", "communication_chunks", "communication_paths",
            "races", "races_sharing",
            "robustness", "robustness_isolation", "robustness_limits", "robustness_exercise",
-           "mixed", "choosing", "beyond")
+           "mixed", "mixed_convoy", "choosing", "beyond")
 
 
 def _module(name: str) -> Any:

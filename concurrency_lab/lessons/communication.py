@@ -12,8 +12,11 @@ unpickled on the other side, and the result makes the same trip back. These modu
   a raw `Pipe`, and `shared_memory`, which copies nothing;
 - `check_chunksize`: the exercise, which measures the learner's chunk size against one task per trip.
 
-Every timing is the best of a few repeats (a busy machine only makes runs slower). The verdicts compare
-costs that differ by several times, so they hold on a busy 2-core laptop and on a 16-core workstation.
+Every timing is the best of a few repeats (a busy machine only makes runs slower), and every report says
+what share of the CPU other programs took meanwhile. The verdicts compare costs that differ by several
+times, so they hold on a busy 2-core laptop and on a 16-core workstation; what does vary (which kind
+pickles fastest at 1 kB, how much the thread's trip grew) is put in sentences computed from the numbers
+(`summary()`), never in fixed prose.
 Every pool is closed by a context manager, every wait has a timeout, every process has an explicit start
 method, and every shared-memory block is closed and unlinked.
 """
@@ -28,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import config
+from ..load import Load
+from ..load import LoadMeter as Meter
 from ..timing import best_of, fastest
 
 __all__ = ["echo", "PickleCost", "PickleReport", "pickle_costs", "RoundTrip", "RoundTripReport", "round_trips",
@@ -46,6 +51,11 @@ KB, MB = 1000, 1000 * 1000
 def echo(x: Any) -> Any:
     """Return the argument: a task that is all communication and no work."""
     return x
+
+
+def _note(load: Load | None) -> list[str]:
+    """The load line a report ends with, when it measured one."""
+    return [load.note()] if load is not None else []
 
 
 def _size(nbytes: int) -> str:
@@ -97,9 +107,21 @@ class PickleReport:
     """Pickling costs by size and kind; `verdict()` holds the facts that do not vary between runs."""
 
     rows: tuple[PickleCost, ...]
+    load: Load | None = None
+    """What other programs took while it was measured (None: not measured)."""
 
     def __repr__(self) -> str:
-        return "\n".join(repr(r) for r in self.rows)
+        return "\n".join([repr(r) for r in self.rows] + _note(self.load))
+
+    def summary(self) -> str:
+        """The kinds from fastest to slowest at the smallest and the biggest size, then the load: at 1 kB
+        the order changes from run to run, so it is said from the numbers, not in prose."""
+        lines = []
+        for nbytes in sorted({min(r.nbytes for r in self.rows), max(r.nbytes for r in self.rows)}):
+            ranked = sorted((r for r in self.rows if r.nbytes == nbytes), key=lambda r: r.total_s)
+            order = ", then ".join(f"{r.kind} ({r.total_s * 1e3:.3f} ms)" for r in ranked)
+            lines.append(f"{_size(nbytes)}, pickled and unpickled, fastest first: {order}")
+        return "\n".join(lines + _note(self.load))
 
     def to_dataframe(self) -> Any:
         import pandas as pd
@@ -123,12 +145,13 @@ class PickleReport:
 def pickle_costs(sizes: Iterable[int] = (KB, 100 * KB, MB, 10 * MB), repeats: int = REPEATS) -> PickleReport:
     """Best-of-`repeats` pickle and unpickle times of the same numbers as bytes, an array and a list."""
     rows = []
+    meter = Meter()
     for nbytes in sizes:
         for kind, obj in _pickle_inputs(nbytes).items():
             data = pickle.dumps(obj)
             rows.append(PickleCost(kind, nbytes, len(data), best_of(lambda o=obj: pickle.dumps(o), repeats),
                                    best_of(lambda d=data: pickle.loads(d), repeats)))
-    return PickleReport(tuple(rows))
+    return PickleReport(tuple(rows), meter.read())
 
 
 # -- 2. round trips: a warm thread vs a warm process -------------------------------------------
@@ -156,9 +179,17 @@ class RoundTripReport:
 
     rows: tuple[RoundTrip, ...]
     start_method: str
+    load: Load | None = None
 
     def __repr__(self) -> str:
-        return "\n".join(repr(r) for r in self.rows)
+        return "\n".join([repr(r) for r in self.rows] + _note(self.load))
+
+    def summary(self) -> str:
+        """How much each trip grew from the smallest payload to the biggest, from the numbers, then the load."""
+        first, last = self.rows[0], self.rows[-1]
+        return "\n".join([f"from {_size(first.nbytes)} to {_size(last.nbytes)} ({last.nbytes / first.nbytes:,.0f}x "
+                          f"the data): the thread's trip took {last.thread_s / first.thread_s:,.1f}x as long, "
+                          f"the process's {last.process_s / first.process_s:,.1f}x"] + _note(self.load))
 
     def to_dataframe(self) -> Any:
         import pandas as pd
@@ -184,13 +215,14 @@ def round_trips(sizes: Iterable[int] = (KB, 100 * KB, MB, 10 * MB), repeats: int
 
     method = _start_method(start_method)
     rows = []
+    meter = Meter()
     with make_runner("threads", 1) as thread, make_runner("processes", 1, start_method=method) as process:
         for nbytes in sizes:
             payload = os.urandom(nbytes)
             best = fastest({"thread": functools.partial(_echo_wall, thread, payload),
                             "process": functools.partial(_echo_wall, process, payload)}, repeats)
             rows.append(RoundTrip(nbytes, best["thread"], best["process"]))
-    return RoundTripReport(tuple(rows), method)
+    return RoundTripReport(tuple(rows), method, meter.read())
 
 
 def _echo_wall(runner: Any, payload: bytes) -> float:

@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..load import Load
+from ..load import LoadMeter as Meter
 from ..timing import fastest
 from ._feedback import Feedback
-from .communication import MARGIN, REPEATS, WAIT_TIMEOUT_S, _start_method
+from .communication import MARGIN, REPEATS, WAIT_TIMEOUT_S, _note, _start_method
 
 __all__ = ["granularity_verdict", "ChunkSetup", "chunk_setup", "check_chunksize"]
 
@@ -54,12 +56,14 @@ class ChunkSetup:
     loop_s: float
     one_per_trip_s: float
     start_method: str
+    load: Load | None = None
 
     def __repr__(self) -> str:
-        return (f"{self.tasks} tasks of cpu({self.task_size}), about {self.loop_s / self.tasks * 1e6:.0f} us each.\n"
-                f"a plain loop: {self.loop_s * 1e3:.1f} ms; {self.workers} {self.start_method} processes, "
-                f"chunksize=1: {self.one_per_trip_s * 1e3:.1f} ms ({self.loop_s / self.one_per_trip_s:.2f}x the "
-                "loop's speed)")
+        return "\n".join([
+            f"{self.tasks} tasks of cpu({self.task_size}), about {self.loop_s / self.tasks * 1e6:.0f} us each.",
+            f"a plain loop: {self.loop_s * 1e3:.1f} ms; {self.workers} {self.start_method} processes, "
+            f"chunksize=1: {self.one_per_trip_s * 1e3:.1f} ms ({self.loop_s / self.one_per_trip_s:.2f}x the "
+            "loop's speed)"] + _note(self.load))
 
 
 def _pool(start_method: str | None) -> Any:
@@ -80,10 +84,11 @@ def chunk_setup(start_method: str | None = None, repeats: int = 2) -> ChunkSetup
     """Time the exercise's tasks in a loop and on processes with chunksize=1 (best of `repeats`)."""
     from ..runners import make_runner
 
+    meter = Meter()
     with make_runner("sequential") as loop, _pool(start_method) as pool:
         best = fastest({"loop": lambda: _tasks_wall(loop), "pool": lambda: _tasks_wall(pool)}, repeats)
         method = pool.start_method
-    return ChunkSetup(CHUNK_TASKS, CHUNK_TASK_SIZE, CHUNK_WORKERS, best["loop"], best["pool"], method)
+    return ChunkSetup(CHUNK_TASKS, CHUNK_TASK_SIZE, CHUNK_WORKERS, best["loop"], best["pool"], method, meter.read())
 
 
 def check_chunksize(answer: Any, start_method: str | None = None, repeats: int = REPEATS) -> Feedback:
@@ -95,11 +100,13 @@ def check_chunksize(answer: Any, start_method: str | None = None, repeats: int =
     if not 1 <= answer <= most:
         return Feedback(False, f"choose from 1 to {most}: with bigger chunks there are fewer chunks than the "
                                f"{CHUNK_WORKERS} workers, and a worker sits idle")
+    meter = Meter()
     with _pool(start_method) as pool:
         best = fastest({"one": lambda: _tasks_wall(pool, 1), "chunked": lambda: _tasks_wall(pool, answer)}, repeats)
-    one, chunked = best["one"], best["chunked"]
+    one, chunked, note = best["one"], best["chunked"], meter.read().note()
     if one < CHUNK_GAIN * chunked:
         return Feedback(False, f"chunks of {answer} were not {CHUNK_GAIN:g}x faster than one task per trip: "
-                               "each trip still carries too few tasks to share its cost. Try a larger chunksize.")
+                               "each trip still carries too few tasks to share its cost. Try a larger chunksize.\n"
+                               + note)
     return Feedback(True, f"chunks of {answer} made the run over {CHUNK_GAIN:g}x faster than one task per trip: "
-                          f"one trip now carries {answer} tasks, so each task pays a small share of it.")
+                          f"one trip now carries {answer} tasks, so each task pays a small share of it.\n" + note)

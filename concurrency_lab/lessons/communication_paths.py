@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import config
+from ..load import Load
+from ..load import LoadMeter as Meter
 from ..timing import best_of, fastest, timer
-from .communication import MARGIN, MB, REPEATS, WAIT_TIMEOUT_S, _size, _start_method
+from .communication import MARGIN, MB, REPEATS, WAIT_TIMEOUT_S, _note, _size, _start_method
 
 __all__ = ["DataPath", "DataPathReport", "data_paths"]
 
@@ -29,7 +31,9 @@ def _add_one_shared(name: str, nbytes: int) -> int:
 
     import numpy as np
 
-    kwargs = {"track": False} if sys.version_info >= (3, 13) else {}  # the creator owns and unlinks it
+    # The creator owns the block and unlinks it. On 3.13+ track=False keeps this worker from registering it
+    # at all; before 3.13 registering is harmless here, because the worker shares the creator's tracker.
+    kwargs = {"track": False} if sys.version_info >= (3, 13) else {}
     shm = shared_memory.SharedMemory(name=name, **kwargs)
     try:
         block = np.ndarray((nbytes,), dtype=np.uint8, buffer=shm.buf)
@@ -75,10 +79,19 @@ class DataPathReport:
     rows: tuple[DataPath, ...]
     nbytes: int
     start_method: str
+    load: Load | None = None
 
     def __repr__(self) -> str:
         return "\n".join([f"add 1 to every byte of {_size(self.nbytes)}, in a worker, and see the result:"]
-                         + [f"  {r!r}" for r in self.rows])
+                         + [f"  {r!r}" for r in self.rows] + _note(self.load))
+
+    def summary(self) -> str:
+        """Each process path as a share of the pool's time and a multiple of the thread's, from the numbers,
+        then the load: where shared memory and the pipe land between the two varies from run to run."""
+        pool, thread = self._s(POOL), self._s(THREAD)
+        lines = [f"{label}: {self._s(label) / pool:.0%} of the pool's time, {self._s(label) / thread:,.1f}x the "
+                 "thread's" for label in (PIPE, SHARED)]
+        return "\n".join(lines + _note(self.load))
 
     def to_dataframe(self) -> Any:
         import pandas as pd
@@ -107,8 +120,9 @@ def data_paths(nbytes: int | None = None, start_method: str | None = None, repea
     """Add 1 to every byte of one block in a worker, four ways, and check the parent sees every result.
 
     The resource tracker is started before the pool, so workers share it and none of them unlinks the
-    shared block when it exits (tests/test_lesson_05.py runs this path under every start method); the block is
-    closed and unlinked however this ends.
+    shared block when it exits: spawn and forkserver start it themselves, but a fork worker made before it
+    runs starts its own (tests/test_truth_l05.py shows that block vanish; tests/test_lesson_05.py runs this
+    path under every start method). The block is closed and unlinked however this ends.
     """
     from multiprocessing import resource_tracker
 
@@ -119,13 +133,14 @@ def data_paths(nbytes: int | None = None, start_method: str | None = None, repea
     block = np.zeros(n, dtype=np.uint8)
     resource_tracker.ensure_running()  # before any worker starts, whatever the start method
     ctx = multiprocessing.get_context(method)
+    meter = Meter()
     rows = [DataPath(label, seconds) for label, seconds in _in_turn(ctx, block, repeats).items()]
     rows.append(DataPath(PIPE, _pipe_path(ctx, block, repeats)))
     expected = 4 * repeats % 256  # every path added 1 to every byte, `repeats` times
     if not (block == expected).all():
         raise AssertionError("a path lost its result: the parent does not see every change")
     order = [THREAD, POOL, PIPE, SHARED]
-    return DataPathReport(tuple(sorted(rows, key=lambda r: order.index(r.label))), n, method)
+    return DataPathReport(tuple(sorted(rows, key=lambda r: order.index(r.label))), n, method, meter.read())
 
 
 def _in_turn(ctx: Any, block: Any, repeats: int) -> dict[str, float]:

@@ -1,4 +1,11 @@
-"""Lesson 02 (CPU-bound work and the GIL): the classic Pool.map example, measured, and the exercise's check."""
+"""Lesson 02 (CPU-bound work and the GIL): the sweep and the traced runs put in words, Amdahl's fit read
+truthfully, the classic Pool.map example timed, and the exercise's check.
+
+Each result says what its run measured (its repr, which nbval ignores) and has a `verdict()` whose lines hold
+on a busy 2-core laptop and on a 16-core workstation alike, for nbval to compare. A verdict rests on what load
+can only lower: how many cores threads kept busy. A speedup can be pushed either way by a busy spell (one
+that slows the sequential baseline makes a backend look faster), so it only ever appears in words.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,171 @@ from typing import Any
 
 from .. import config
 from ._feedback import Feedback
+from .choosing import CLEAR_WIN, GIL_BOUND
 
-__all__ = ['ClassicMap', 'classic_pool_map', 'check_larger_serial_fraction']
+__all__ = ['ClassicMap', 'classic_pool_map', 'check_larger_serial_fraction', 'Backend', 'CpuScaling',
+           'cpu_scaling', 'TakingTurns', 'taking_turns', 'load_meter', 'amdahl_summary', 'SERIAL_TIE']
+
+#: Two effective serial fractions closer than this are a tie: at 2 workers, 0.05 of s is ~2.5% of speed.
+SERIAL_TIE = 0.05
+#: More workers count as slower only below this share of the fewer workers' speedup: noise moves it ~2%.
+SLOWER = 0.95
+
+
+def load_meter() -> Any:
+    """Started before a measurement; `.read()` after it gives the `load.Load` (other programs' share)."""
+    from ..load import LoadMeter as Meter
+
+    return Meter()
+
+
+# -- section 1: the sweep, in words -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Backend:
+    """One backend at its largest worker count in a sweep."""
+
+    name: str
+    workers: int
+    speedup: float
+    """Over the sequential baseline of the same sweep (`analysis.speedup`)."""
+    cpu_s: float
+    """The tasks' `cpu` column, added up."""
+    wall_s: float
+
+    @property
+    def cores_busy(self) -> float:
+        """CPU seconds per wall second (`RunRecord.parallelism`): load can lower it, never raise it."""
+        return self.cpu_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    def line(self) -> str:
+        return (f"{self.name} x{self.workers}: {self.speedup:.2f}x the speed of sequential; the cpu column adds "
+                f"up to {self.cpu_s:.2f} s in {self.wall_s:.2f} s of wall time: {self.cores_busy:.2f} cores busy")
+
+
+@dataclass(frozen=True)
+class CpuScaling:
+    """Threads and processes on CPU work, from one sweep: what happened, and the checked part."""
+
+    threads: Backend
+    processes: Backend
+    gil: bool
+    cores: int
+    load: Any
+
+    def words(self) -> str:
+        """What this run says about processes and threads (may differ from run to run: a measurement)."""
+        t, p = self.threads, self.processes
+        if self.cores < 2:
+            return "one usable core: neither backend can run two tasks at once here"
+        if not self.gil and t.speedup >= GIL_BOUND:
+            return "threads scale too: this Python runs without the GIL"
+        if p.speedup >= GIL_BOUND and p.speedup > CLEAR_WIN * t.speedup:
+            return "processes scaled, threads did not"
+        return ("no clear gain for processes in this run: other programs took the cores (the note below)"
+                if self.load.busy else "no clear gain for processes in this run: run the sweep again")
+
+    def __repr__(self) -> str:
+        return "\n".join([self.threads.line(), self.processes.line(), self.words(), self.load.note()])
+
+    def verdict(self) -> str:
+        """The checked line: cores kept busy by threads, which load can only lower (see `GIL_BOUND`)."""
+        bound = self.threads.cores_busy < GIL_BOUND
+        line = (f"threads kept under {GIL_BOUND:g} cores busy (the GIL): {bound}" if self.gil
+                else f"threads kept {GIL_BOUND:g} or more cores busy (no GIL here): {not bound}")
+        return f"{line}\n{self.load.note()}"
+
+
+def _backend(records: list[Any], name: str, speedups: Any) -> Backend:
+    most = max(r.max_workers for r in records if r.backend == name)
+    runs = [r for r in records if r.backend == name and r.max_workers == most]
+    speed = speedups[(speedups.backend == name) & (speedups.max_workers == most)]["speedup"]
+    busiest = max(runs, key=lambda r: r.parallelism)  # of several repeats, the one that kept most cores busy
+    return Backend(name, most, float(speed.iloc[0]), busiest.cpu_time, busiest.wall)
+
+
+def cpu_scaling(measured: Any) -> CpuScaling:
+    """`measured`: `lessons.measure(ScalingExplorer(backends=("threads", "processes"), ...))`."""
+    from .. import analysis, info
+
+    records = list(measured.records)
+    speedups = analysis.speedup(records)
+    return CpuScaling(_backend(records, "threads", speedups), _backend(records, "processes", speedups),
+                      info.gil_enabled(), info.usable_cores(), measured.load)
+
+
+# -- section 2: the traced runs, in words --------------------------------------------------------------------
+
+def _at_once(intervals: Any) -> float:
+    """Lanes running at once, on average: every lane's run time over the span of the run."""
+    if not len(intervals):
+        return 0.0
+    ran = intervals[intervals["state"] == "run"]
+    span = float(intervals["end"].max() - intervals["begin"].min())
+    return float((ran["end"] - ran["begin"]).sum()) / span if span > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class TakingTurns:
+    """From `analysis.gil_activity` of a threads run and a processes run: how many lanes ran at once."""
+
+    threads: float
+    processes: float
+    gil: bool
+    load: Any
+
+    def __repr__(self) -> str:
+        return (f"threads: {self.threads:.2f} lanes running at once, on average\n"
+                f"processes: {self.processes:.2f} lanes running at once, on average\n{self.load.note()}")
+
+    def verdict(self) -> str:
+        """Load only lowers lanes at once; the samples' 2 ms resolution adds a little (a short wait counts
+        as running), far under the margin up to GIL_BOUND."""
+        at_most_one = self.threads < GIL_BOUND
+        line = (f"the thread lanes took turns (under {GIL_BOUND:g} running at once): {at_most_one}" if self.gil
+                else f"the thread lanes ran side by side ({GIL_BOUND:g} or more at once, no GIL): {not at_most_one}")
+        return f"{line}\n{self.load.note()}"
+
+
+def taking_turns(thread_lanes: Any, process_lanes: Any, load: Any) -> TakingTurns:
+    from ..info import gil_enabled
+
+    return TakingTurns(_at_once(thread_lanes), _at_once(process_lanes), gil_enabled(), load)
+
+
+# -- section 3: Amdahl's fit, read truthfully ---------------------------------------------------------------
+
+def _fit_line(row: Any, slower: int) -> str:
+    if row.repeats < 2:
+        spread = (f"a point, not an interval: {row.repeats} run per worker count, and an interval needs "
+                  f"repeats to resample")
+    elif row.s_low == row.s_high:
+        spread = f"every resample of the {row.repeats} repeats gave the same value"
+    else:
+        spread = f"90% interval {row.s_low:.2f} to {row.s_high:.2f}, from {row.repeats} repeats"
+    line = f"{row.backend}: effective serial fraction {row.s:.2f} ({spread})"
+    if slower:
+        line += (f"; it ran slower on {slower} workers than on 1, which Amdahl's law cannot express: in it, "
+                 "more workers never slow the work down")
+        if row.s >= 0.995:
+            line += ", so the fit stops at its largest value, 1"
+    return line
+
+
+def amdahl_summary(fit: Any, records: Any) -> str:
+    """The fit in words, one line per backend; says when a backend got slower with more workers."""
+    from .. import analysis
+
+    speed = analysis.speedup(list(records))
+    lines = []
+    for row in fit.itertuples():
+        curve = speed[speed.backend == row.backend].sort_values("max_workers")
+        first, last = curve.iloc[0], curve.iloc[-1]
+        lines.append(_fit_line(row, int(last.max_workers) if last.speedup < SLOWER * first.speedup else 0))
+    return "\n".join(lines)
+
+
+# -- section 4: the classic example, timed ------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ClassicMap:
@@ -47,17 +217,26 @@ def classic_pool_map(n: int = 10, start_method: str | None = None) -> ClassicMap
     return ClassicMap(loop_s, pool_s, method)
 
 
+# -- the exercise ---------------------------------------------------------------------------------------------
+
 def check_larger_serial_fraction(answer: Any, fit: Any) -> Feedback:
-    """Exercise 02: which backend's measured serial fraction is larger?"""
-    choices = ("threads", "processes")
+    """Exercise 02: which backend's effective serial fraction is larger, or is it a tie (within SERIAL_TIE)?"""
+    choices = ("threads", "processes", "tie")
     if answer not in choices:
         return Feedback(False, f"set `answer` to one of {choices}, after looking at the fitted `s` column")
     fitted = {row.backend: row.s for row in fit.itertuples()}
-    missing = [b for b in choices if b not in fitted]
+    missing = [b for b in choices[:2] if b not in fitted]
     if missing:
         return Feedback(False, f"the fit has no {missing[0]} row: measure both backends first")
-    larger = max(choices, key=lambda b: fitted[b])
+    both = f"threads {fitted['threads']:.2f}, processes {fitted['processes']:.2f}"
+    if abs(fitted["threads"] - fitted["processes"]) <= SERIAL_TIE:
+        if answer != "tie":
+            return Feedback(False, f"look again: in your measurement the two tie ({both}), so neither is larger.")
+        return Feedback(True, f"a tie ({both}): neither backend let a second worker help more here. Run the "
+                              "sweep again on a quieter machine to see them part.")
+    larger = max(choices[:2], key=lambda b: fitted[b])
     if answer != larger:
-        return Feedback(False, f"look again: {answer} has the smaller serial fraction in your measurement.")
-    return Feedback(True, "that backend has the larger serial fraction in your measurement.")
-
+        return Feedback(False, f"look again ({both}): "
+                        + ("they differ by more than a tie." if answer == "tie"
+                           else f"{answer} has the smaller serial fraction in your measurement."))
+    return Feedback(True, f"that backend has the larger serial fraction in your measurement ({both}).")

@@ -2,8 +2,9 @@
 
 Real programs rarely do one kind of work: a crawler fetches (waits) and then parses (computes). This module
 measures a two-stage pipeline (fetch on a thread pool; each response handed, as it arrives, to a process pool
-for its CPU step) against one pool doing both steps in every task, and turns `ConvoyLab`'s latencies into a
-checked verdict: waiting threads suffer next to CPU-bound threads (they share a GIL), not next to processes.
+for its CPU step) against one pool doing both steps in every task, and against the classic tutorial version
+(the same two pools, stage after stage: every fetch first, then every CPU step). The convoy effect, lesson 08's
+last section, is in `mixed_convoy`.
 
 Every wait here has a timeout and every pool is closed by a `with` block; process pools use the library's
 default start method, so the lesson behaves alike under spawn, forkserver and fork.
@@ -12,7 +13,6 @@ default start method, so the lesson behaves alike under spawn, forkserver and fo
 from __future__ import annotations
 
 import functools
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -28,7 +28,7 @@ from ..workloads import io_http
 from ._feedback import Feedback
 
 __all__ = ['STAGE_BACKENDS', 'MixedSettings', 'fetch_and_compute', 'pipeline', 'overlap_seen', 'MixedComparison',
-           'compare_mixed', 'ConvoyVerdict', 'convoy_verdict', 'check_stage_backends']
+           'compare_mixed', 'computed_while_waiting', 'check_stage_backends']
 
 #: What can run one stage of the pipeline.
 STAGE_BACKENDS = ("sequential", "threads", "processes")
@@ -89,12 +89,14 @@ def _stages(io: str, cpu: str, s: MixedSettings, start_method: str,
 
 
 def pipeline(url: str, settings: MixedSettings | None = None, *, io: str = "threads", cpu: str = "processes",
-             steps: int | None = None, start_method: str | None = None, repeats: int = 1) -> Any:
-    """Fetch every item on the `io` stage and hand each response, as it arrives, to the `cpu` stage.
+             steps: int | None = None, start_method: str | None = None, repeats: int = 1,
+             stage_after_stage: bool = False) -> Any:
+    """Fetch every item on the `io` stage and hand each response, as it arrives, to the `cpu` stage; or, with
+    `stage_after_stage`, hand none on until every fetch is back (the classic tutorial version).
 
-    Returns a RunRecord (backend "pipeline"), the fastest of `repeats` runs on the same warm pools: events
-    0..n-1 are the fetches (workers io0, io1, ...), events n..2n-1 the CPU steps (cpu0, cpu1, ...), so
-    `plots.timeline` draws both stages in one chart.
+    Returns a RunRecord (backend "pipeline", or "stage after stage"), the fastest of `repeats` runs on the
+    same warm pools: events 0..n-1 are the fetches (workers io0, io1, ...), events n..2n-1 the CPU steps
+    (cpu0, cpu1, ...), so `plots.timeline` draws both stages in one chart.
     """
     from ..calibration import calibrate
 
@@ -104,17 +106,31 @@ def pipeline(url: str, settings: MixedSettings | None = None, *, io: str = "thre
             raise ValueError(f"{name}: unknown {kind!r}; choose one of: {', '.join(STAGE_BACKENDS)}")
     steps = steps or calibrate("cpu", s.cpu_seconds)
     method = start_method or config.default_start_method()
+    how = {"io": io, "cpu": cpu, "start_method": method if "processes" in (io, cpu) else ""}
     # Ctrl-C is held back inside the pools' own code, as the runners do, and raised at safe points.
     with deferred_interrupt(), _stages(io, cpu, s, method, cpu_step) as (io_pool, cpu_pool, startup):
-        records = [_pipeline_once(io_pool, cpu_pool, url, s, steps, startup if k == 0 else 0.0,
-                                  {"io": io, "cpu": cpu, "start_method": method if "processes" in (io, cpu) else ""})
-                   for k in range(max(1, repeats))]
+        records = [_pipeline_once(io_pool, cpu_pool, url, s, steps, startup if k == 0 else 0.0, how,
+                                  stage_after_stage) for k in range(max(1, repeats))]
     return min(records, key=lambda r: r.wall)
 
 
+def _pipeline_and_classic(url: str, s: MixedSettings, steps: int, method: str, repeats: int) -> tuple[Any, Any]:
+    """The pipeline and the classic tutorial version on the same warm pools, taking turns `repeats` times
+    (a busy spell slows both alike); each the fastest of its tries."""
+    how = {"io": "threads", "cpu": "processes", "start_method": method}
+    tries: dict[bool, list[Any]] = {False: [], True: []}
+    with deferred_interrupt(), _stages("threads", "processes", s, method, cpu_step) as (io_pool, cpu_pool, _):
+        for _ in range(max(1, repeats)):
+            for after in tries:
+                tries[after].append(_pipeline_once(io_pool, cpu_pool, url, s, steps, 0.0, how, after))
+    return tuple(min(tries[after], key=lambda r: r.wall) for after in (False, True))
+
+
 def _pipeline_once(io_pool: Runner, cpu_pool: Runner, url: str, s: MixedSettings, steps: int, startup: float,
-                   how: dict[str, str]) -> Any:
-    """One timed run of the pipeline on warm runners (`Runner.submit`: a future per task, with its timings)."""
+                   how: dict[str, str], stage_after_stage: bool = False) -> Any:
+    """One timed run of the pipeline on warm runners (`Runner.submit`: a future per task, with its timings).
+    `stage_after_stage`: keep every response until the last fetch is back, then submit all the CPU steps, as
+    `list(pool.map(...))` for each stage in turn does."""
     from ..records import RunRecord
 
     fetch = functools.partial(io_http, url=url, timeout=10.0)
@@ -129,15 +145,20 @@ def _pipeline_once(io_pool: Runner, cpu_pool: Runner, url: str, s: MixedSettings
                              worker=label(out.pid, out.thread_id))
 
     fetches = {io_pool.submit(fetch, RESPONSE_BYTES): k for k in range(s.items)}
-    computes = {}
+    computes, arrived = {}, []
     for fut in as_completed(fetches, timeout=RUN_TIMEOUT_S):  # as each response arrives...
         k = fetches[fut]
         events.append(event(k, fut, io_label))
-        computes[cpu_pool.submit(cpu_step, steps)] = s.items + k  # ...hand it on
+        if stage_after_stage:
+            arrived.append(k)  # ...keep it for later (the classic tutorial version)
+        else:
+            computes[cpu_pool.submit(cpu_step, steps)] = s.items + k  # ...or hand it on at once
+    for k in arrived:  # every fetch is back: now the CPU stage
+        computes[cpu_pool.submit(cpu_step, steps)] = s.items + k
     for fut in as_completed(computes, timeout=RUN_TIMEOUT_S):
         events.append(event(computes[fut], fut, cpu_label))
     wall = (perf_counter_ns() - t0) / 1e9
-    return RunRecord(backend="pipeline", max_workers=s.io_workers + s.cpu_workers, start_method=how["start_method"],
+    return RunRecord(backend="stage after stage" if stage_after_stage else "pipeline", max_workers=s.io_workers + s.cpu_workers, start_method=how["start_method"],
                      workload="fetch, then cpu", params={"io": how["io"], "cpu": how["cpu"], "items": s.items,
                                                          "latency": s.latency, "steps": steps},
                      wall=wall, startup=startup, parent_peak_rss=0, workers_peak_rss=0,
@@ -153,14 +174,22 @@ def overlap_seen(record: Any) -> bool:
 
 # -- the comparison -----------------------------------------------------------------------------------
 
+#: Two wall times closer than this (relative) are "about as long": below it, noise decides the order.
+SAME_WITHIN = 0.05
+
+
 @dataclass(frozen=True)
 class MixedComparison:
-    """The same mixed job four ways, and the pipeline's own record (for its timeline)."""
+    """The same mixed job several ways, and the pipeline's own record (for its timeline)."""
 
     settings: MixedSettings
     rows: tuple[tuple[str, str, float], ...]
-    """(key, how it ran, wall seconds); keys: sequential, threads, processes, pipeline."""
+    """(key, how it ran, wall seconds); keys: sequential, threads, processes, classic (if measured), pipeline."""
     pipeline_record: Any
+    classic_record: Any = None
+    """The classic tutorial version's record (every fetch, then every CPU step), when measured."""
+    load: Any = None
+    """What other programs took while this was measured (`concurrency_lab.load.Load`), when measured."""
 
     def wall(self, key: str) -> float:
         return next(wall for k, _, wall in self.rows if k == key)
@@ -174,14 +203,33 @@ class MixedComparison:
         return df
 
     def verdict(self) -> str:
-        """Checked lines: facts with wide margins, true on a busy 2-core machine and on 16 cores."""
+        """Checked lines: facts with wide margins, true on a busy 2-core machine and on 16 cores. The classic
+        version's line is about its shape, not its speed: it cannot compute before its last fetch is back."""
         pipe = self.wall("pipeline")
-        return "\n".join([
+        lines = [
             f"pipeline at least 1.5x faster than sequential: {self.wall('sequential') >= 1.5 * pipe}",
             f"pipeline faster than processes alone (they wait for {self.settings.cpu_workers} fetches at a time): "
             f"{self.wall('processes') > pipe}",
             f"CPU steps started while other fetches were still waiting: {overlap_seen(self.pipeline_record)}",
-        ])
+        ]
+        if self.classic_record is not None:
+            lines.append(f"the classic tutorial version computed nothing until every fetch was back: "
+                         f"{not overlap_seen(self.classic_record)}")
+        return "\n".join(lines)
+
+    def versus_classic(self) -> str:
+        """How the pipeline compared with the classic tutorial version here, in words from the two walls."""
+        if self.classic_record is None:
+            return ""
+        pipe, classic = self.wall("pipeline"), self.wall("classic")
+        hidden = computed_while_waiting(self.pipeline_record)
+        if abs(classic / pipe - 1) < SAME_WITHIN:
+            said = f"the pipeline and the classic tutorial version took about as long (within {SAME_WITHIN:.0%})"
+        elif classic > pipe:
+            said = f"the pipeline was {classic / pipe:.2f}x faster than the classic tutorial version"
+        else:
+            said = f"the pipeline was {pipe / classic:.2f}x slower than the classic tutorial version"
+        return f"{said}; it computed for {hidden:.2f} s while fetches still waited"
 
     def __repr__(self) -> str:
         s, seq = self.settings, self.wall("sequential")
@@ -189,21 +237,33 @@ class MixedComparison:
                 f"~{s.cpu_seconds * 1e3:g} ms of pure-Python work")
         w = max(len(how) for _, how, _ in self.rows)
         rows = [f"{how:<{w}} {wall:6.3f} s  {seq / wall:5.1f}x" for _, how, wall in self.rows]
-        return "\n".join([head, f"{'how':<{w}} {'wall':>8}  speedup", *rows])
+        tail = [line for line in (self.versus_classic(), self.load.note() if self.load is not None else "") if line]
+        return "\n".join([head, f"{'how':<{w}} {'wall':>8}  speedup", *rows, *tail])
+
+
+def computed_while_waiting(record: Any) -> float:
+    """Seconds between the first CPU step's start and the last fetch's answer: how long the pipeline computed
+    while fetches still waited (0 for the classic version, which computes only after the last one)."""
+    fetches = [e.end for e in record.events if e.worker.startswith("io")]
+    computes = [e.start for e in record.events if e.worker.startswith("cpu")]
+    return max(max(fetches) - min(computes), 0.0) if fetches and computes else 0.0
 
 
 def compare_mixed(settings: MixedSettings | None = None, *, start_method: str | None = None) -> MixedComparison:
-    """Measure the job sequentially, on threads alone, on processes alone (one task = fetch + compute), and as
-    the pipeline; each (but the sequential baseline) the best of REPEATS runs, so a moment of load elsewhere
-    does not decide a row. Every pool
-    is warm before its clock starts (each worker has already fetched once, so has imported urllib): start-up
-    is lesson 02's subject, not this one's."""
+    """Measure the job sequentially, on threads alone, on processes alone (one task = fetch + compute), stage
+    after stage (the classic tutorial version) and as the pipeline; each (but the sequential baseline) the
+    best of REPEATS runs, so a moment of load elsewhere does not decide a row, and the last two take turns on
+    the same pools. Every pool is warm before its clock starts (each worker has already fetched once, so has
+    imported urllib): start-up is lesson 02's subject, not this one's. The load note says what other
+    programs took meanwhile."""
     from ..calibration import calibrate
+    from ..load import LoadMeter as Meter
     from ..runners import make_runner
     from ..servers import LocalHTTPServer
 
     s = settings or MixedSettings.default()
     steps = calibrate("cpu", s.cpu_seconds)
+    meter = Meter()  # counts the CPU of workers a forkserver reaped as ours, as it is
     plan = (("sequential", 1, "sequential (fetch + compute, one by one)"),
             ("threads", s.io_workers, f"threads alone (x{s.io_workers}, each: fetch + compute)"),
             ("processes", s.cpu_workers, f"processes alone (x{s.cpu_workers}, each: fetch + compute)"))
@@ -219,66 +279,13 @@ def compare_mixed(settings: MixedSettings | None = None, *, start_method: str | 
             for rec in recs:
                 rec.raise_for_errors()
             rows.append((backend, how, min(rec.wall for rec in recs)))
-        pipe = pipeline(server.url, s, steps=steps, start_method=start_method, repeats=REPEATS)
+        method = start_method or config.default_start_method()
+        pipe, classic = _pipeline_and_classic(server.url, s, steps, method, REPEATS)
+    rows.append(("classic", f"classic tutorial version (all fetches x{s.io_workers}, then all cpu x{s.cpu_workers})",
+                 classic.wall))
     rows.append(("pipeline", f"pipeline (fetch: threads x{s.io_workers} -> cpu: processes x{s.cpu_workers})",
                  pipe.wall))
-    return MixedComparison(s, tuple(rows), pipe)
-
-
-# -- the convoy effect ----------------------------------------------------------------------------------
-
-#: How many times slower the slow tail of echoes (p90) must be to count as "suffered": measured here it is
-#: 50-500x (threads vs idle, threads vs processes) on 2 cores, busy or not; 5x leaves room.
-CONVOY_MARGIN = 5.0
-
-
-@dataclass(frozen=True)
-class ConvoyVerdict:
-    """The 90th percentile of echo round trips (ms) in each background scenario of a `ConvoyLab` run.
-
-    The convoy shows as a tail: each GIL hand-over an echo needs can wait up to a switch interval, so the
-    slowest tenth of round trips is where CPU-bound threads leave their mark. A percentile, not the maximum,
-    so one stray pause of the machine does not decide the verdict.
-    """
-
-    p90_ms: tuple[tuple[str, float], ...]
-    """(background, 90th percentile of the round trips in ms), in the order measured."""
-    gil_enabled: bool = True
-
-    def p90(self, background: str) -> float:
-        return dict(self.p90_ms)[background]
-
-    @property
-    def threads_hurt(self) -> bool:
-        """Next to CPU-bound threads, was p90 CONVOY_MARGIN times longer than with nothing running?"""
-        return self.p90("threads") > CONVOY_MARGIN * self.p90("idle")
-
-    @property
-    def processes_spared(self) -> bool:
-        """Next to CPU-bound processes, was p90 CONVOY_MARGIN times shorter than next to threads?"""
-        return CONVOY_MARGIN * self.p90("processes") < self.p90("threads")
-
-    def __repr__(self) -> str:
-        if not {"idle", "threads", "processes"} <= dict(self.p90_ms).keys():
-            return "run all three backgrounds (idle, threads, processes) to compare them"
-        lines = [f"next to CPU-bound threads, the echoes' p90 was over {CONVOY_MARGIN:g}x longer than with nothing "
-                 f"running: {self.threads_hurt}",
-                 f"next to CPU-bound processes, p90 was over {CONVOY_MARGIN:g}x shorter than next to threads: "
-                 f"{self.processes_spared}"]
-        if not self.gil_enabled:
-            lines.append("(this Python runs without a GIL, so threads need not take turns: read your own numbers)")
-        return "\n".join(lines)
-
-
-def convoy_verdict(records: Any) -> ConvoyVerdict:
-    """The verdict from `ConvoyLab.records` (one RunRecord per background scenario)."""
-    records = list(records)
-    if not records:
-        raise ValueError("records: empty; run the ConvoyLab first (lab.run())")
-    p90 = tuple((r.backend, statistics.quantiles([(e.collected - e.submit) * 1e3 for e in r.events], n=10,
-                                                 method="inclusive")[-1])
-                for r in records if len(r.events) >= 2)
-    return ConvoyVerdict(p90, all(r.gil_enabled for r in records))
+    return MixedComparison(s, tuple(rows), pipe, classic, meter.read())
 
 
 # -- the exercise --------------------------------------------------------------------------------------

@@ -1,16 +1,24 @@
-"""Lesson 04, sections 4 and 5: BLAS oversubscription (numpy's own threads times Python threads), and how
-to pin BLAS: environment variables before `import numpy`, threadpoolctl in a pool's initializer.
+"""Lesson 04, sections 4 and 5 (optional): BLAS oversubscription (numpy's own threads times Python
+threads), and how to pin BLAS: environment variables before `import numpy`, threadpoolctl in a pool's
+initializer.
+
+Python threads x BLAS threads is what the code *asks* for, not what runs: OpenBLAS's pthreads build
+shares one pool of workers among all the threads that call it, and a BLAS built on OpenMP starts a team
+per calling thread. So the report measures what the run did instead: the cores its threads kept busy
+(process CPU seconds per wall second) and the wall time.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from .. import config
 from ..children import python, run_child
 from ..info import usable_cores
+from ..load import Load, LoadMeter
 from .native import CHILD_TIMEOUT_S, REPEATS, _wall
 
 __all__ = ["BlasInfo", "blas_info", "BlasRun", "BlasReport", "blas_oversubscription", "matmul",
@@ -41,7 +49,8 @@ class BlasInfo:
     threads: int
 
     def __repr__(self) -> str:
-        return f"numpy's BLAS: {self.library} {self.version} ({self.threading_layer}), {self.threads} threads per call"
+        return (f"numpy's BLAS: {self.library} {self.version} ({self.threading_layer}), {self.threads} threads "
+                f"per call; this machine has {usable_cores()} usable cores")
 
 
 def blas_info() -> BlasInfo:
@@ -59,16 +68,18 @@ def blas_info() -> BlasInfo:
 
 @dataclass(frozen=True)
 class BlasRun:
-    """One way to spend the cores on the same matrix products: its best wall time."""
+    """One way to spend the cores on the same matrix products: its best wall time, and the cores busy then."""
 
     label: str
     python_threads: int
     blas_threads: int
     wall_s: float
+    cores_busy: float = 0.0
+    """Measured: the process's CPU seconds per wall second in that run (BLAS's own threads included)."""
 
     def __repr__(self) -> str:
-        return (f"{self.label}: {self.python_threads} Python x {self.blas_threads} BLAS threads = "
-                f"{self.python_threads * self.blas_threads} busy threads, {self.wall_s * 1e3:.1f} ms")
+        return (f"{self.label}: {self.python_threads} Python x {self.blas_threads} BLAS threads asked for, "
+                f"{self.cores_busy:.2f} cores busy, {self.wall_s * 1e3:.1f} ms")
 
 
 @dataclass(frozen=True)
@@ -76,32 +87,53 @@ class BlasReport:
     """The same matrix products three ways: BLAS threads only, Python threads only, both.
 
     No verdict: on 2 cores which is fastest changed from run to run (the oversubscribed run was 20%
-    slower in some, 15% faster in others), so only the numbers are shown."""
+    slower in some, 15% faster in others), so only the numbers are shown, and `summary` words them."""
 
     rows: tuple[BlasRun, ...]
     tasks: int
     n: int
     repeats: int
+    load: Load | None = None
 
     def __repr__(self) -> str:
         head = f"{self.tasks} products of {self.n} x {self.n} matrices, best of {self.repeats}:"
-        return "\n".join([head] + [f"  {r!r}" for r in self.rows])
+        return "\n".join([head] + [f"  {r!r}" for r in self.rows] + self._note())
+
+    def _note(self) -> list[str]:
+        return [self.load.note()] if self.load is not None else []
+
+    def _pinned(self) -> float:
+        return next(r.wall_s for r in self.rows if r.blas_threads == 1)
 
     def to_dataframe(self) -> Any:
         import pandas as pd
 
-        pinned = next(r.wall_s for r in self.rows if r.blas_threads == 1)
+        pinned = self._pinned()
         return pd.DataFrame([{"how": r.label, "python_threads": r.python_threads, "blas_threads": r.blas_threads,
-                              "busy_threads": r.python_threads * r.blas_threads, "wall_s": r.wall_s,
-                              "vs_pinned": r.wall_s / pinned} for r in self.rows])
+                              "cores_busy": r.cores_busy, "wall_s": r.wall_s, "vs_pinned": r.wall_s / pinned}
+                             for r in self.rows])
+
+    def summary(self) -> str:
+        """This run in words computed from its numbers, then the load."""
+        fastest = min(self.rows, key=lambda r: r.wall_s)
+        both = self.rows[-1]
+        lines = [f"fastest on this run: {fastest.label}",
+                 f"{both.label}: {both.python_threads} x {both.blas_threads} = "
+                 f"{both.python_threads * both.blas_threads} threads asked for, {both.cores_busy:.2f} cores busy, "
+                 f"{both.wall_s / self._pinned():.2f}x the pinned run's time"]
+        return "\n".join(lines + self._note())
 
 
-def _blas_wall(n: int, tasks: int, python_threads: int, blas_threads: int) -> float:
+def _blas_try(n: int, tasks: int, python_threads: int, blas_threads: int) -> tuple[float, float]:
+    """One run: its wall time, and the cores the whole process kept busy meanwhile (BLAS threads too)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=blas_threads, user_api="blas"):
         backend = "sequential" if python_threads == 1 else "threads"
-        return _wall(matmul, [n] * tasks, backend, python_threads)
+        c0, t0 = time.process_time(), time.perf_counter()
+        wall = _wall(matmul, [n] * tasks, backend, python_threads)
+        cpu, outer = time.process_time() - c0, time.perf_counter() - t0
+    return wall, cpu / outer if outer > 0 else 0.0
 
 
 def blas_oversubscription(n: int | None = None, repeats: int = REPEATS) -> BlasReport:
@@ -113,11 +145,13 @@ def blas_oversubscription(n: int | None = None, repeats: int = REPEATS) -> BlasR
     tasks = 4 * cores
     configs = [("BLAS threads only", 1, cores), ("Python threads, BLAS pinned", cores, 1),
                ("both (oversubscribed)", cores, cores)]
-    best = {label: float("inf") for label, _, _ in configs}
+    best = {label: (float("inf"), 0.0) for label, _, _ in configs}
+    meter = LoadMeter()
     for _ in range(repeats):  # interleaved, so a busy spell hurts every config alike
         for label, p, b in configs:
-            best[label] = min(best[label], _blas_wall(n, tasks, p, b))
-    return BlasReport(tuple(BlasRun(label, p, b, best[label]) for label, p, b in configs), tasks, n, repeats)
+            best[label] = min(best[label], _blas_try(n, tasks, p, b))
+    rows = tuple(BlasRun(label, p, b, *best[label]) for label, p, b in configs)
+    return BlasReport(rows, tasks, n, repeats, meter.read())
 
 
 # -- how to pin: environment variables before import; threadpoolctl in a worker ---------------

@@ -12,7 +12,8 @@ from ..info import gil_enabled, usable_cores
 from ..records import RunRecord
 from ._feedback import CROSS, TICK, Feedback
 
-__all__ = ['Check', 'CheckReport', 'environment_check', 'widget_check', 'check_first_run']
+__all__ = ['Check', 'CheckReport', 'environment_check', 'widget_check', 'check_first_run', 'Measured', 'measure',
+           'stdlib_start_method']
 
 @dataclass(frozen=True)
 class Check:
@@ -88,10 +89,23 @@ def _check_gil() -> Check:
     return Check("GIL", True, what)
 
 
+def stdlib_start_method(platform: str | None = None, version: tuple[int, int] | None = None) -> str:
+    """The standard library's own default start method: fork on Linux (and other POSIX but macOS) up to
+    3.13, forkserver there from 3.14, spawn on macOS (since 3.8) and Windows. Computed, not asked:
+    `multiprocessing.get_start_method()` would fix the default for this kernel as a side effect."""
+    platform = sys.platform if platform is None else platform
+    version = sys.version_info[:2] if version is None else version
+    if platform == "win32" or platform == "darwin":
+        return "spawn"
+    return "forkserver" if version >= (3, 14) else "fork"
+
+
 def _check_start_method() -> Check:
-    method = config.default_start_method()
-    return Check("start method", True, f"{method} by default (as Python 3.14 does); available: "
-                 f"{', '.join(config.available_start_methods())}")
+    method, stdlib = config.default_start_method(), stdlib_start_method()
+    same = "the same as" if method == stdlib else "where"
+    return Check("start method", True, f"this library's pools use {method} (as Python 3.14 does), {same} "
+                 f"the standard library's own default here{'' if method == stdlib else ' is ' + stdlib}; "
+                 f"available: {', '.join(config.available_start_methods())}")
 
 
 def _check_processes() -> Check:
@@ -117,6 +131,28 @@ def environment_check() -> CheckReport:
     """Everything the lessons rely on, each ticked or explained."""
     return CheckReport((_check_python(), _check_packages(), _check_widgets(), _check_cores(), _check_gil(),
                         _check_start_method(), _check_processes(), _check_local_server()))
+
+
+@dataclass(frozen=True)
+class Measured:
+    """An explorer's blocking run: its records, and how busy other programs kept the machine meanwhile."""
+
+    records: list[RunRecord]
+    load: Any
+    """A `load.Load`: `load.note()` is the line to print beside any comparison drawn from `records`."""
+
+    def __repr__(self) -> str:
+        runs = ", ".join(f"{r.backend} x{r.max_workers}" for r in self.records)
+        return f"{len(self.records)} runs measured: {runs}\n{self.load.note()}"
+
+
+def measure(explorer: Any, **changes: Any) -> Measured:
+    """`explorer.run(**changes)` (blocking), with the load other programs put on the machine during it."""
+    from ..load import LoadMeter as Meter
+
+    meter = Meter()
+    records = explorer.run(**changes)
+    return Measured(list(records), meter.read())
 
 
 def widget_check() -> Any:
