@@ -82,3 +82,18 @@ def test_the_lesson_no_longer_says_near_1x_or_close_to_1():
     assert "near 1×" not in text and "close to 1 for threads" not in text
     assert "the interval comes from the repeats" not in text
     assert "effective" in text and "lessons.cpu_scaling(measured)" in text
+
+
+def test_the_seed_script_as_written_fails_unguarded_hangs_and_the_guard_fixes_it():
+    """The tutorial's Pool.map script, run as a .py file under each start method (issue 16: its broken
+    guard was never shown). Its children are killed with their process group: none may be left."""
+    seed = lessons.seed_pool_map()
+    assert all(line.endswith(": True") for line in seed.verdict().splitlines()), repr(seed)
+    if "spawn" in seed.methods():
+        unguarded = next(r for r in seed.of("no guard") if r.start_method == "spawn")
+        assert unguarded.result.timed_out and unguarded.bootstrap_errors >= 1, unguarded.result.stdout[-800:]
+
+
+def test_the_lesson_shows_the_seed_script_and_the_fixed_guard():
+    text = LESSON.read_text()
+    assert "if __:" in text and 'if __name__ == "__main__":' in text and "lessons.seed_pool_map()" in text
