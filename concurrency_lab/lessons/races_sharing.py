@@ -7,9 +7,10 @@ them; every process uses an explicit start method, and every wait has a timeout.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import config
@@ -119,6 +120,8 @@ class SharedTotal:
     got: int
     seconds_per_update: float
     start_method: str
+    load: Any = field(default=None, compare=False)
+    """`load.Load` while it ran (None: not measured)."""
 
     @property
     def expected(self) -> int:
@@ -142,21 +145,27 @@ def _updates_timing(times: Any, n: int) -> float:
 def value_total(processes: int = 2, n: int = 10_000, *, locked: bool = True,
                 start_method: str | None = None) -> SharedTotal:
     """Processes add to one `multiprocessing.Value('q')` (shared memory with a lock beside it)."""
+    from ..load import LoadMeter
+
     method = start_method or config.default_start_method()
     ctx = multiprocessing.get_context(method)
+    meter = LoadMeter()
     value = ctx.Value("q", 0)
     barrier = ctx.Barrier(processes)
     times = ctx.RawArray("d", processes)
     _run_processes(ctx, _value_worker, [(value, n, locked, barrier, times, k) for k in range(processes)])
     how = "Value, with get_lock()" if locked else "Value, value += 1 without the lock"
-    return SharedTotal(how, processes, n, value.value, _updates_timing(times, n), method)
+    return SharedTotal(how, processes, n, value.value, _updates_timing(times, n), method, meter.read())
 
 
 def manager_total(processes: int = 2, n: int = 300, *, start_method: str | None = None) -> SharedTotal:
     """Processes add to `total` in a `Manager().dict()`: a server process holds the dict; every access is
     a message to it."""
+    from ..load import LoadMeter
+
     method = start_method or config.default_start_method()
     ctx = multiprocessing.get_context(method)
+    meter = LoadMeter()
     with ctx.Manager() as manager:
         shared = manager.dict(total=0)
         lock = manager.Lock()
@@ -165,7 +174,7 @@ def manager_total(processes: int = 2, n: int = 300, *, start_method: str | None 
         _run_processes(ctx, _manager_worker, [(shared, lock, n, barrier, times, k) for k in range(processes)])
         got = shared["total"]
     return SharedTotal("Manager().dict(), with a manager Lock", processes, n, got, _updates_timing(times, n),
-                       method)
+                       method, meter.read())
 
 
 def sharing_costs(*totals: SharedTotal) -> Any:
@@ -179,8 +188,9 @@ def sharing_costs(*totals: SharedTotal) -> Any:
 def sharing_verdict(value: SharedTotal, manager: SharedTotal, at_least: float = 10.0) -> str:
     """A checked line: is a Manager update at least `at_least` times slower than a locked Value update?"""
     slower = manager.seconds_per_update >= at_least * value.seconds_per_update
-    return (f"both exact: {value.exact and manager.exact}; a Manager dict update is at least {at_least:g}x "
-            f"slower than a Value update: {slower}")
+    notes = [f"while the {t.how.split(',')[0]} ran, {t.load.note()}" for t in (value, manager) if t.load is not None]
+    return "\n".join([f"both exact: {value.exact and manager.exact}; a Manager dict update is at least "
+                       f"{at_least:g}x slower than a Value update: {slower}", *notes])
 
 
 # -- shared memory --------------------------------------------------------------------------------
@@ -192,7 +202,10 @@ def _fill_squares(job: tuple[str, int, int]) -> int:
     from multiprocessing import shared_memory
 
     name, lo, hi = job
-    block = shared_memory.SharedMemory(name=name)  # attach: no copy of the data travels
+    # Attach: no copy of the data travels. The parent created the block and unlinks it, so from 3.13 this
+    # worker registers it with no resource tracker at all (`track` is new in 3.13; 3.11 and 3.12 lack it).
+    mine = {"track": False} if sys.version_info >= (3, 13) else {}
+    block = shared_memory.SharedMemory(name=name, **mine)
     try:
         block.buf[lo * 8:hi * 8] = array("q", (i * i for i in range(lo, hi))).tobytes()
     finally:
@@ -225,8 +238,10 @@ def shared_memory_squares(numbers: int = 200_000, tasks: int = 4, *, max_workers
     from ..api import run
 
     method = start_method or config.default_start_method()
-    if method != "fork":
-        resource_tracker.ensure_running()  # before any worker starts, so they share it: a worker's own tracker would unlink the block when it exits
+    # Before any worker starts, so every worker shares it. Spawn and forkserver workers always get the parent's
+    # tracker; a fork worker made before it ran would start its own on attaching, which unlinks the block
+    # when that worker exits (tests/test_truth_l05.py shows it).
+    resource_tracker.ensure_running()
     block = shared_memory.SharedMemory(create=True, size=numbers * 8)
     try:
         step = -(-numbers // tasks)
