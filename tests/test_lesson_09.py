@@ -28,8 +28,10 @@ def test_repr_is_a_plain_text_table():
             lessons.Row("a crashing task", "died", "survived", "processes contain a crash", "same"))
     text = repr(lessons.ComparisonTable(rows, 2, True, 4.04)).splitlines()
     assert text[0] == "measured here in 4.0 s (2 usable cores, GIL on)"
-    assert text[1].split() == ["aspect", "threads", "processes", "verdict"]
-    assert text[2].index("0.02") == text[1].index("threads") and text[3].endswith("processes contain a crash")
+    assert text[1].split() == ["aspect", "threads", "processes"]  # the verdicts go under the table, not beside it
+    assert text[2].index("0.02") == text[1].index("threads") and text[3].endswith("survived")
+    assert text[4:] == ["", "what these numbers say:", "  memory per worker: threads cheaper",
+                        "  a crashing task: processes contain a crash"]
 
 
 GIL_CHECK = "threads kept under 1.3 cores busy (the GIL): True"

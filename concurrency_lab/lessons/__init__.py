@@ -20,7 +20,7 @@ from ._feedback import TICK as TICK
 from ._feedback import Feedback as Feedback
 
 #: The lesson modules, in lesson order (00 to 10); the modules of a lesson split in parts follow its own.
-MODULES = ("start", "basics", "basics_fork", "cpu", "cpu_classic", "io",
+MODULES = ("start", "basics", "basics_fork", "cpu", "cpu_classic", "io", "io_classic",
            "native", "native_pieces", "native_exercise", "native_blas",
            "communication", "communication_chunks", "communication_paths",
            "races", "races_sharing",

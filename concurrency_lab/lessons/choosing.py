@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..children import python, run_child
+from ..load import Load
 from ..timing import fastest
 from ._feedback import Feedback
 
@@ -69,6 +70,8 @@ class ComparisonTable:
     gil_enabled: bool
     seconds: float
     """How long measuring it took."""
+    load: Load | None = None
+    """What other programs took of the CPU meanwhile."""
 
     def verdicts(self) -> str:
         """The checked verdicts, one line per row: the same on any machine with a GIL."""
@@ -80,16 +83,20 @@ class ComparisonTable:
         return pd.DataFrame([vars(r) for r in self.rows]).drop(columns="checked")
 
     def __repr__(self) -> str:
-        widths = [max(len(getattr(r, f)) for r in self.rows) for f in ("aspect", "threads", "processes")]
-        widths = [max(w, len(h)) for w, h in zip(widths, ("aspect", "threads", "processes"), strict=True)]
+        """The measurements as a table of three columns, and what they say as lines under it: a fourth column
+        of verdicts made the lines too long for a notebook (they wrapped under each row at 1400 px)."""
+        widths = [max(len(getattr(r, f)) for r in self.rows) for f in ("aspect", "threads")]
+        widths = [max(w, len(h)) for w, h in zip(widths, ("aspect", "threads"), strict=True)]
 
         def line(*cells: str) -> str:
             return "  ".join(c.ljust(w) for c, w in zip(cells, [*widths, 0], strict=True)).rstrip()
 
         head = (f"measured here in {self.seconds:.1f} s ({self.cores_usable} usable cores, "
                 f"GIL {'on' if self.gil_enabled else 'off'})")
-        return "\n".join([head, line("aspect", "threads", "processes", "verdict"),
-                          *(line(r.aspect, r.threads, r.processes, r.verdict) for r in self.rows)])
+        return "\n".join([head, line("aspect", "threads", "processes"),
+                          *(line(r.aspect, r.threads, r.processes) for r in self.rows),
+                          "", "what these numbers say:", *(f"  {r.aspect}: {r.verdict}" for r in self.rows),
+                          *([self.load.note()] if self.load else [])])
 
 
 # -- one function per row --------------------------------------------------------------------------------
@@ -228,10 +235,12 @@ def _robustness_row() -> Row:
     p_raise = run(maybe_crash, backend="processes", max_workers=2, items=items, timeout=60)
     p_exit = run(maybe_crash, backend="processes", max_workers=2, items=[None, "exit", None, None], timeout=60)
     t_exit_survived = _thread_hard_crash()
-    contained = sum(e.ok for e in t_raise.events) == 3 and sum(e.ok for e in p_raise.events) == 3
+    caught = {name: sum(e.ok for e in rec.events) == 3 for name, rec in (("threads", t_raise), ("processes", p_raise))}
+    contained = all(caught.values())
+    words = {True: "caught", False: "not caught"}
     p_lost = len(p_exit.failures)
-    threads = f"error caught; hard crash: process {'survived' if t_exit_survived else 'died'}"
-    processes = f"error caught; hard crash: parent survived ({p_lost}/4 lost)"
+    threads = f"{words[caught['threads']]}; os._exit: process {'survived' if t_exit_survived else 'died'}"
+    processes = f"{words[caught['processes']]}; os._exit: parent survived, {p_lost}/4 lost"
     verdict = "processes contain a crash" if contained and not t_exit_survived else "no difference seen"
     return Row("a crashing task", threads, processes, verdict, verdict)
 
@@ -239,12 +248,13 @@ def _robustness_row() -> Row:
 def compare_models() -> ComparisonTable:
     """Measure every row on this machine (a few seconds; every pool closed, every wait bounded)."""
     from ..info import gil_enabled, usable_cores
+    from ..load import LoadMeter
 
-    t0 = time.perf_counter()
+    meter, t0 = LoadMeter(), time.perf_counter()
     cores, gil = usable_cores(), gil_enabled()
     rows = (_memory_row(), _communication_row(), _isolation_row(), _cpu_row(cores, gil), _io_row(),
             _robustness_row())
-    return ComparisonTable(rows, cores, gil, time.perf_counter() - t0)
+    return ComparisonTable(rows, cores, gil, time.perf_counter() - t0, meter.read())
 
 
 # -- the exercise ------------------------------------------------------------------------------------------
