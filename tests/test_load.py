@@ -31,3 +31,15 @@ def test_workers_a_forkserver_reaped_count_as_ours():
     load = meter.read()
     assert ours > 0.3, f"our CPU {ours:.2f} s misses the workers'"
     assert load.ours_s == pytest.approx(ours, rel=0.2)
+
+
+def test_a_hosts_steal_is_counted_apart_and_named():
+    """On a VM the host's steal is no program of the learner's: it is named apart, and still counts toward
+    a busy machine (the cores were not ours to use)."""
+    load = Load(wall_s=1.0, cores=2, busy_s=1.0, ours_s=0.96, steal_s=0.3)
+    assert load.others_share == pytest.approx(0.02)
+    assert load.note() == ("other programs used 2% of the CPU during this run, "
+                           "and the virtual machine's host held back 15%")
+    assert not load.busy
+    assert Load(wall_s=1.0, cores=2, busy_s=1.0, ours_s=0.6, steal_s=0.4).busy  # 20% + 20%
+    assert "host" not in Load(wall_s=1.0, cores=2, busy_s=1.0, ours_s=1.0, steal_s=0.04).note()  # 2%: not named
