@@ -161,3 +161,18 @@ def test_native_scaling_reports_the_load():
     report = lessons.ScalingReport((_row("x", 1.0, 1.0),), QUIET)
     assert report.summary().endswith("other programs used 5% of the CPU during this run")
     assert lessons.ScalingReport((_row("x", 1.0, 1.0),)).summary().count("\n") == 0  # no load, no note
+
+
+def test_the_pause_the_heartbeat_is_in_when_stopped_still_counts(monkeypatch):
+    """A call that keeps the GIL to its end hands it over only after `stop` is set; the heartbeat then
+    leaves at the loop's test. Its last pause must still be recorded (a full run read sorted as 'released')."""
+    import threading
+
+    from concurrency_lab.lessons import native
+
+    ticks = iter([0.0, 0.068])  # the heartbeat's first reading, then the one after its long pause
+    monkeypatch.setattr(native.time, "perf_counter", lambda: next(ticks))
+    stop, ready, pauses = threading.Event(), threading.Event(), []
+    stop.set()  # set while the heartbeat was waiting for the GIL
+    native._heartbeat(stop, pauses, ready)
+    assert pauses == [(0.0, 0.068)]

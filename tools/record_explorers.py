@@ -31,10 +31,12 @@ def record(kind: str, machine: str, when: str) -> None:
     panel = explorer.panel
     panel.refresh()
     figure = panel.figure
-    figure.suptitle(f"A run recorded on {machine}, {when}. Run the cell to measure your own.",
-                    fontsize=11, color="0.35")
+    # Above the figure, not inside it: a suptitle collided with the top plot's title where a panel
+    # places its own titles; a tight bounding box grows the picture to hold the caption.
+    figure.text(0.5, 1.0, f"A run recorded on {machine}, {when}. Run the cell to measure your own.",
+                ha="center", va="bottom", fontsize=11, color="0.35")
     buf = io.BytesIO()
-    figure.savefig(buf, format="png", dpi=80)
+    figure.savefig(buf, format="png", dpi=80, bbox_inches="tight", pad_inches=0.15)
     (FOLDER / f"{kind}.png").write_bytes(buf.getvalue())
     (FOLDER / f"{kind}.json").write_text(json.dumps({"machine": machine, "recorded_at": when,
                                                      "python": platform.python_version()}, indent=2) + "\n")
