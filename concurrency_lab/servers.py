@@ -3,6 +3,8 @@
 - `LocalHTTPServer`: answers every GET after an adjustable latency with as
   many bytes as asked (the I/O lessons' "web").
 - `EchoServer` and `probe`: one byte there and back, timed (the convoy effect).
+- `SilentServer`: accepts connections and never answers (a hung API: lesson 03's script with no
+  timeout meets it).
 
 Each binds 127.0.0.1 only, on a free port the OS picks, and stops when its
 `with` block ends.
@@ -206,3 +208,25 @@ def probe(address: tuple[str, int], count: int, stop: threading.Event,
             if on_probe is not None:
                 on_probe(i + 1)
     return events
+
+
+class SilentServer:
+    """A socket on 127.0.0.1 that accepts connections and never reads or answers them.
+
+    The operating system completes each connection for a listening socket by itself (the backlog), so a
+    client connects, sends its request, and waits for a reply that never comes: a server that hung.
+    Nothing runs in this process to serve it, so nothing is left behind when the `with` block ends.
+    """
+
+    def __enter__(self) -> SilentServer:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/"

@@ -14,6 +14,7 @@ from concurrency_lab import lessons
 from concurrency_lab.children import ChildResult
 from concurrency_lab.lessons import io_classic
 from concurrency_lab.load import Load
+from concurrency_lab.servers import SilentServer
 
 LESSON = Path(__file__).resolve().parents[1] / "notebooks" / "03_io_bound.md"
 
@@ -116,7 +117,7 @@ def test_the_tutorial_loses_its_pages_and_hangs_and_the_fix_does_neither(monkeyp
 def test_the_silent_server_accepts_and_never_answers():
     import socket
 
-    with io_classic.SilentServer() as server:
+    with SilentServer() as server:
         port = int(server.url.rsplit(":", 1)[1].strip("/"))
         with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
             conn.sendall(b"GET / HTTP/1.0\r\n\r\n")

@@ -14,16 +14,15 @@ Each run has a repr that says what happened (times vary) and a `verdict()` that 
 
 from __future__ import annotations
 
-import socket
 import time
 from dataclasses import dataclass
 
 from .. import config
 from ..children import ChildResult, run_script
 from ..load import Load, LoadMeter
-from ..servers import LocalHTTPServer
+from ..servers import LocalHTTPServer, SilentServer
 
-__all__ = ['TUTORIAL_FETCH_SCRIPT', 'FIXED_FETCH_SCRIPT', 'SilentServer', 'ScriptRun', 'ClassicFetch', 'run_seed_fetch',
+__all__ = ['TUTORIAL_FETCH_SCRIPT', 'FIXED_FETCH_SCRIPT', 'ScriptRun', 'ClassicFetch', 'run_seed_fetch',
            'run_fixed_fetch', 'FETCH_PAGES', 'REQUEST_TIMEOUT_S']
 
 #: The tutorial's script as tutorials write it; the only change is the first line of the URLs.
@@ -84,28 +83,6 @@ FETCH_PAGES = 5
 #: would wait forever, so this is how long it gets before we kill it (shorter in the small mode, for CI).
 SCRIPT_TIMEOUT_S = 30.0
 HANG_TIMEOUT_S = 3.0 if config.SMALL else 5.0
-
-
-class SilentServer:
-    """A socket on 127.0.0.1 that accepts connections and never reads or answers them.
-
-    The operating system completes each connection for a listening socket by itself (the backlog), so a
-    client connects, sends its request, and waits for a reply that never comes: a server that hung.
-    Nothing runs in this process to serve it, so nothing is left behind when the `with` block ends.
-    """
-
-    def __enter__(self) -> SilentServer:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._sock.close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/"
 
 
 @dataclass(frozen=True)
