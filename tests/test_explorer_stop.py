@@ -79,9 +79,11 @@ def test_timeline_stops_within_2_s_on_every_backend(backend, workload):
 def test_a_long_file_task_in_the_callers_thread_stops_within_2_s():
     """io_file writes and reads in pieces, so Stop ends even the sequential backend's file task.
 
-    Sized from a timing of 64 MiB made here, not from the calibration: the calibration's ~50 ms probe is
-    mostly fsync's fixed cost, and on a fast disk its estimate made a "5 s" task that ran in 0.2 s (a CI
-    run ended before Stop). Eight tasks of about a second each, at most 1 GiB of disk each.
+    Sized from a timing of 64 MiB made here, not from the calibration alone: the calibration's ~50 ms
+    probe is mostly fsync's fixed cost, and on a fast disk its estimate made a "5 s" task that ran in 0.2 s
+    (a CI run ended before Stop). Eight tasks of about a second each, at most 1 GiB of disk each, and no
+    more than the explorer's own estimate puts at 20 s: under stress-ng's disk load that estimate rose
+    to 102 s for a size timed at 1 s, and the explorer refused the run (its limit is 60 s).
     """
     probe = 64 << 20
     t0 = time.perf_counter()
@@ -90,7 +92,7 @@ def test_a_long_file_task_in_the_callers_thread_stops_within_2_s():
     panel = widgets.TimelineExplorer().panel
     panel.controls["backend"].value = "sequential"
     panel.controls["workload"].value = "io_file"
-    panel.controls["size"].value = str(min(int(1.0 / per_byte), 1 << 30))
+    panel.controls["size"].value = str(min(int(1.0 / per_byte), size_for("io_file", 20.0), 1 << 30))
     panel.controls["tasks"].value = 8
     assert press_stop_mid_task(panel) < STOP_S
     ready_again(panel)

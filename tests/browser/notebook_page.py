@@ -158,15 +158,25 @@ def progress_width(panel: Any) -> str:
 
 
 def press_run(page: Any, panel: Any) -> ExplorerRun:
-    """Press Run, wait for "done", and report what the panel shows."""
+    """Press Run, wait for this run's "done" (or an error), and report what the panel shows.
+
+    The panel may already say "done" before the press: the lesson's blocking `run()` drew into it. So
+    "done" alone is not this run's end: a loaded machine answered the click late, the old "done" was
+    read, and then "running…" (a stress-ng run). This run has ended when the status says so, Run is back,
+    and the plot is a new one; an error ends the wait too, for the caller's assertion to report.
+    """
     panel.scroll_into_view_if_needed()
     before = _plot_src(panel)
     t0 = time.monotonic()
     panel.locator("button.cl-run").click()
+    page.wait_for_function("""([el, before]) => {
+            const status = el.querySelector('.cl-status').innerText;
+            if (/^(.*Error|drawing failed)/.test(status)) return true;
+            const plot = el.querySelector('.cl-plot');
+            return /^(done|stopped)/.test(status) && !el.querySelector('button.cl-run').disabled
+                   && plot !== null && plot.getAttribute('src') !== before;
+        }""", arg=[panel.element_handle(), before], timeout=EXPLORER_TIMEOUT_MS)
     status = panel.locator(".cl-status")
-    status.filter(has_text=re.compile(r"^(done|stopped|.*Error|drawing failed)")).wait_for(timeout=EXPLORER_TIMEOUT_MS)
-    panel.locator("button.cl-run:not([disabled])").wait_for(timeout=EXPLORER_TIMEOUT_MS)
-    panel.locator(".cl-plot").wait_for(state="visible", timeout=EXPLORER_TIMEOUT_MS)
     return ExplorerRun(kind_of(panel), status.inner_text(), progress_width(panel), _plot_src(panel) != before,
                        time.monotonic() - t0)
 
