@@ -49,7 +49,21 @@ def test_chunksize_refuses_out_of_range_without_measuring(answer):
 def test_chunksize_one_is_not_faster_than_itself():
     feedback = lessons.check_chunksize(1, repeats=1)
     assert not feedback.ok and "were not 3x faster than one task per trip" in feedback.message
+    assert "they are one task per trip" in feedback.message
     assert repr(feedback).startswith("\u2717 Not yet: ")
+
+
+def test_chunksize_check_warms_the_pool_before_timing(monkeypatch):
+    calls = []
+
+    def fake_wall(runner, chunksize=1):
+        calls.append(chunksize)
+        return 1.0 if chunksize == 1 else 0.1
+
+    monkeypatch.setattr(chunks, "_tasks_wall", fake_wall)
+    feedback = lessons.check_chunksize(100, repeats=2)
+    assert feedback.ok, repr(feedback)
+    assert calls == [100, 1, 100, 1, 100]  # one untimed run first, then the two interleaved
 
 
 def test_chunksize_solution_passes():
