@@ -42,10 +42,16 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.send_error(400, "bytes must be an integer")
             return
-        if self.server.latency:
-            time.sleep(self.server.latency)
-        with self.server.lock:  # counted before answering, so a client that got its answer is counted
-            self.server.requests += 1
+        with self.server.lock:
+            self.server.in_flight += 1
+            self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+        try:
+            if self.server.latency:
+                time.sleep(self.server.latency)
+        finally:
+            with self.server.lock:  # counted before answering, so a client that got its answer is counted
+                self.server.in_flight -= 1
+                self.server.requests += 1
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(size))
@@ -61,6 +67,8 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = config.HTTP_REQUEST_QUEUE_SIZE  # the stdlib's 5 drops clients: see config
     latency: float = 0.0
     requests: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
     lock: threading.Lock
 
 
@@ -118,6 +126,12 @@ class LocalHTTPServer:
     def requests(self) -> int:
         """How many requests were answered so far."""
         return self._server.requests if self._server else 0
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests this server was working on at once (each from its arrival to the end of its
+        latency, before the answer is sent: a client that got its answer is no longer counted)."""
+        return self._server.max_in_flight if self._server else 0
 
     def task(self, timeout: float = 10.0) -> functools.partial:
         """`io_http` bound to this server: picklable, so processes can run it too."""

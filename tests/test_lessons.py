@@ -58,13 +58,6 @@ def test_threads_share_a_global_and_processes_do_not():
     assert "a thread shares" in repr(lessons.mutate_global("threads"))
 
 
-def test_shared_memory_exercise():
-    assert not lessons.check_shared_memory(None).ok
-    assert not lessons.check_shared_memory(0).ok
-    assert not lessons.check_shared_memory(2).ok
-    assert lessons.check_shared_memory(1).ok
-
-
 def test_memory_verdict():
     from types import SimpleNamespace as M
 
@@ -85,13 +78,6 @@ def test_thread_count_verdict():
     df = pd.DataFrame({"threads": [1, 8, 16], "wall_s": [0.8, 0.05, 0.05]})
     assert not lessons.more_threads_than_tasks_helped(df, 8)
     assert lessons.more_threads_than_tasks_helped(pd.DataFrame({"threads": [8, 16], "wall_s": [0.1, 0.05]}), 8)
-
-
-def test_io_estimate_exercise():
-    assert not lessons.check_io_estimate(None).ok
-    assert not lessons.check_io_estimate(0.8).ok  # sequential thinking
-    assert not lessons.check_io_estimate(0.05).ok  # all at once
-    assert lessons.check_io_estimate(0.2).ok
 
 
 def test_start_method_verdict_names_where_a_notebook_function_ran():

@@ -140,7 +140,9 @@ def test_every_measured_comparison_in_the_lesson_prints_the_load():
     measured = [c for c in cells if "compare_backends(" in c or "thread_counts(" in c]
     assert len(measured) == 4
     assert all("meter = LoadMeter()" in c for c in measured)
-    assert LESSON.read_text().count(".note())") == 4  # the three loads read here; many_waits and fetches carry their own
+    # the three loads read here and the watch's (section 0); many_waits and fetches carry their own
+    assert LESSON.read_text().count(".note())") == 5
+    assert "print(fetching.load.note())" in LESSON.read_text()
 
 
 def test_the_thread_count_lines_check_what_the_text_says():
@@ -153,3 +155,18 @@ def test_the_thread_count_lines_check_what_the_text_says():
     assert lessons.thread_counts_verdict(flat, 32).splitlines() == [
         "32 threads were over 4x faster than 1 thread: False", "more threads than tasks helped: True"]
     assert "print(lessons.thread_counts_verdict(counts, 32))" in LESSON.read_text()
+
+
+# -- issue 17: the lesson opens with plain code, watched, and checks what its text says --------------------
+
+def test_the_opening_is_plain_stdlib_code_watched_and_checked():
+    text = LESSON.read_text()
+    opening = text[text.index("## 0. Your own code first"):text.index("## 1. Waiting")]
+    for code in ("%%watch fetching", "urllib.request.urlopen(url, timeout=5)", "ThreadPoolExecutor(max_workers=16)",
+                 "pool.map(fetch, urls)", "cl.LocalHTTPServer(latency=0.05)"):
+        assert code in opening, code
+    for check in ('print("the pool gave back the same pages, in the same order:", pooled == looped)',
+                  'print("the pool was over 3x faster than the loop:", loop_s > 3 * pool_s)',
+                  'print("all the threads together kept under half a core busy:", fetching.parallelism < 0.5)'):
+        assert check in opening, check
+    assert "server.close()" in text

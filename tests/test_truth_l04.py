@@ -176,3 +176,31 @@ def test_the_pause_the_heartbeat_is_in_when_stopped_still_counts(monkeypatch):
     stop.set()  # set while the heartbeat was waiting for the GIL
     native._heartbeat(stop, pauses, ready)
     assert pauses == [(0.0, 0.068)]
+
+
+# -- issue 17: the opening watches a thread pool hashing and one running pure Python ------------------------
+
+class _Watched:
+    def __init__(self, parallelism: float, load: Load) -> None:
+        self.parallelism, self.load = parallelism, load
+
+
+def test_the_hashing_line_is_checked_only_where_a_core_was_free():
+    quiet, busy = Load(wall_s=1.0, cores=2, busy_s=1.9, ours_s=1.8), Load(wall_s=1.0, cores=2, busy_s=2.0, ours_s=1.0)
+    turns = _Watched(1.02, quiet)
+    assert lessons.hashing_verdict(_Watched(1.85, quiet), turns).splitlines() == [
+        "pure Python: the threads kept at most about 1 core busy between them: True",
+        "hashing: where other programs left 1.5 cores free, the threads kept over 1.2 cores busy: True"]
+    assert lessons.hashing_verdict(_Watched(1.0, quiet), turns).endswith(": False")  # a free core, not used
+    assert lessons.hashing_verdict(_Watched(1.0, busy), turns).endswith(": True")  # no free core: no claim
+    assert lessons.hashing_verdict(_Watched(1.9, quiet), _Watched(1.6, quiet)).splitlines()[0].endswith(": False")
+    assert lessons.cores_left(_Watched(1.0, busy)) == pytest.approx(1.0)
+
+
+def test_the_opening_is_plain_stdlib_code_watched():
+    text = _source()
+    opening = text[text.index("## 0. Your own code first"):text.index("## 1. Does the call")]
+    for code in ("%%watch hashing", "%%watch counting", "hashlib.sha256(buffer)", "ThreadPoolExecutor(max_workers=2)",
+                 "print(lessons.hashing_verdict(hashing, counting))"):
+        assert code in opening, code
+    assert "as far as other programs leave a core free" in opening

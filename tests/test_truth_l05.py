@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from concurrency_lab import config
+from concurrency_lab import config, lessons
 from concurrency_lab.children import run_script
 from concurrency_lab.lessons import communication_paths as paths
 from concurrency_lab.load import Load
@@ -101,3 +101,49 @@ def test_every_timed_comparison_prints_its_load():
     assert report.summary().splitlines()[-1].startswith("other programs used 0% of the CPU")
     assert report.verdict() == ("between processes (pickled) it cost over 2x as much as between threads: True\n"
                                 "shared memory cost under 1/2 of pickling through the pool: True")
+
+
+# -- issue 17: the opening's plain code: an initializer, and shared memory closed and unlinked --------------
+
+def test_the_initializer_verdict_reads_bytes_and_time():
+    assert lessons.initializer_verdict(20_000, 2_000, 1.5, 0.3).splitlines() == [
+        "with the initializer, under a fifth of the bytes were pickled: True",
+        "and the pool with the initializer finished first: True"]
+    assert lessons.initializer_verdict(20_000, 5_000, 0.3, 0.4).splitlines()[1].endswith(": False")
+
+
+def test_the_initializer_gives_each_spawned_worker_the_table_once():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    table = lessons.make_table(1000)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=lessons.keep_table, initargs=(table,)) as pool:
+        assert list(pool.map(lessons.lookup, [3, 999], timeout=60)) == ["row 3", "row 999"]
+    assert lessons.lookup_in(table, 7) == "row 7"
+
+
+def test_a_spawned_worker_changes_the_block_in_place_and_nothing_is_left():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import shared_memory
+
+    block = shared_memory.SharedMemory(create=True, size=512)
+    try:
+        block.buf[:512] = bytes(range(256)) * 2
+        assert lessons.block_exists(block.name)
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            assert pool.submit(lessons.add_one_in_place, block.name, 512).result(timeout=60) == 512
+        assert bytes(block.buf[:3]) == b"\x01\x02\x03" and block.buf[255] == 0
+    finally:
+        block.close()
+        block.unlink()
+    assert not lessons.block_exists(block.name)
+
+
+def test_the_opening_shows_the_worker_code_and_cleans_up_in_finally():
+    opening = LESSON[LESSON.index("## 0. Your own code first"):LESSON.index("## 1. Pickling")]
+    for code in ("print(inspect.getsource(lessons.keep_table))", "initializer=keep_table, initargs=(table,)",
+                 "mp_context=spawn", "print(meter.read().note())", "print(inspect.getsource(lessons.add_one_in_place))",
+                 "finally:\n    block.close()", "block.unlink()", "not lessons.block_exists(block.name)"):
+        assert code in opening, code

@@ -4,6 +4,7 @@ worker attaches on every supported Python, and the Value-vs-Manager comparison p
 from __future__ import annotations
 
 import inspect
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,43 @@ def test_sharing_verdict_keeps_its_checked_line_and_adds_the_load():
 def test_sharing_verdict_without_a_load_is_one_line():
     value = races_sharing.SharedTotal("Value, with get_lock()", 2, 10, 20, 1e-6, "spawn")
     assert lessons.sharing_verdict(value, value).count("\n") == 0
+
+
+# -- issue 17: the lesson opens with plain threading code, and its checked lines hold ---------------------
+
+
+def _code_cells(text: str) -> list[str]:
+    """The lesson's code cells, as a learner's kernel runs them (a leading %%watch line is the magic's, dropped)."""
+    cells = []
+    for block in text.split("```{code-cell} ipython3\n")[1:]:
+        body = block.split("\n```", 1)[0]
+        lines = [line for line in body.splitlines() if not line.startswith((":tags:", "%%watch"))]
+        cells.append("\n".join(lines).strip("\n"))
+    return cells
+
+
+def _plain_cells() -> list[str]:
+    opening = LESSON[LESSON.index("## 1. A lost update, in plain Python"):LESSON.index("## 2. Why")]
+    return _code_cells(opening)
+
+
+def test_the_opening_is_plain_threading_code_with_the_interval_restored():
+    racy, verdict, locked = _plain_cells()
+    for cell in (racy, locked):
+        assert "threading.Thread(target=" in cell and "sys.setswitchinterval(1e-6)" in cell
+        assert "finally:\n    sys.setswitchinterval(old)" in cell and "join(timeout=" in cell
+        assert "lessons" not in cell, "the opening is plain stdlib code"
+    assert "with lock:" in locked and "threading.Lock()" in locked
+    assert verdict == 'print("updates were lost:", counter < 2 * N)'
+
+
+def test_the_plain_race_loses_updates_and_the_plain_lock_is_exact(capsys):
+    racy, verdict, locked = _plain_cells()
+    before = sys.getswitchinterval()
+    namespace: dict = {}
+    exec(racy, namespace)  # noqa: S102 - the lesson's own cell
+    exec(verdict, namespace)  # noqa: S102
+    assert "updates were lost: True" in capsys.readouterr().out
+    exec(locked, namespace)  # noqa: S102
+    assert capsys.readouterr().out.strip() == "expected 1,000,000, got 1,000,000"
+    assert sys.getswitchinterval() == before

@@ -68,3 +68,47 @@ def _raise_interrupt(job):
 def test_ctrl_c_counts_as_the_one_limit():
     with pytest.raises(ValueError, match="exactly one"):
         lessons.hung_run("threads", ctrl_c_after_s=0.3, timeout=1.0)
+
+
+# -- issue 17: the lesson opens with plain multiprocessing / concurrent.futures code -----------------------
+
+
+def _opening_cells() -> list[str]:
+    main, _ = _main_and_appendix()
+    opening = main[main.index("## 1. A crash, in plain Python"):main.index("## 2. A task that raises")]
+    cells = []
+    for block in opening.split("```{code-cell} ipython3\n")[1:]:
+        body = block.split("\n```", 1)[0]
+        cells.append("\n".join(line for line in body.splitlines() if not line.startswith((":tags:", "%%watch"))))
+    return cells
+
+
+def test_the_opening_runs_as_the_lesson_says(capsys):
+    import inspect
+
+    cells = _opening_cells()
+    text = "\n".join(cells)
+    for api in ("ctx.Process(target=", "child.exitcode", "max_tasks_per_child=2", "mp_context=ctx",
+                "except BrokenProcessPool", "get_context(\"spawn\")", "result(timeout="):
+        assert api in text, api
+    namespace = {"lessons": lessons, "inspect": inspect}
+    for cell in cells:
+        exec(cell, namespace)  # noqa: S102 - the lesson's own cells
+    out = capsys.readouterr().out
+    assert "the child's exit code: 3\nand the notebook carries on" in out
+    assert "no worker ran more than 2 tasks: True\n6 tasks needed at least 3 workers: True" in out
+    assert ("square(3) = 9\nthe crashed task's result() raised BrokenProcessPool\n"
+            "a new submit() raised BrokenProcessPool\nand the notebook carries on") in out
+
+
+def test_the_fork_start_method_refuses_max_tasks_per_child():
+    """What the lesson says of max_tasks_per_child and fork (CPython 3.11+)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork here")
+    with pytest.raises(ValueError, match="fork"):
+        ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"), max_tasks_per_child=2)
+    main, _ = _main_and_appendix()
+    assert "It cannot be used with the fork start method (the constructor raises `ValueError`)" in main

@@ -72,3 +72,33 @@ def test_what_lesson_09_says_of_asyncio_is_what_lesson_03_measures():
     assert "many = lessons.many_waits(1000, 0.2)" in lesson_03 and "print(many.verdict())" in lesson_03
     checked = lessons.ManyWaits(1000, 0.2, {"threads": 0.5, "asyncio": 0.2}, {"threads": 16.0, "asyncio": 1.0})
     assert "asyncio's waits took less than half the memory of the threads': True" in checked.verdict()
+
+
+# -- issue 17: every choice in the decision guide links to the lesson that shows it, with its stdlib code --
+
+
+def _guide() -> str:
+    text = LESSON.read_text()
+    return text[text.index("## 2. A decision guide"):text.index("asyncio is not in the table because")]
+
+
+def test_every_choice_in_the_guide_links_a_lesson_that_exists_and_names_its_code():
+    import re
+
+    choices = [line for line in _guide().splitlines() if "→" in line]
+    assert len(choices) >= 9
+    for line in choices:
+        links = re.findall(r"\]\(([0-9]{2}_[a-z_]+\.ipynb)\)", line)
+        assert links, f"no lesson linked: {line}"
+        for link in links:
+            assert (NOTEBOOKS / link).with_suffix(".md").exists(), link
+        assert "`" in line, f"no code named: {line}"
+
+
+def test_the_guide_links_the_asyncio_and_coordination_lessons_by_name():
+    guide = _guide()
+    assert "(11_asyncio.ipynb)" in guide and "(12_coordinating_workers.ipynb)" in guide
+    for api in ("ProcessPoolExecutor(max_workers=2, mp_context=", "ThreadPoolExecutor(max_workers=16)", "as_completed",
+                "chunksize=", "BrokenProcessPool", "max_tasks_per_child", "threading.Lock", "queue.Queue",
+                "asyncio.Semaphore", "asyncio.to_thread", 'if __name__ == "__main__":'):
+        assert api in guide, api

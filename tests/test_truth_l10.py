@@ -131,3 +131,32 @@ def test_startup_and_dask_reprs_end_with_the_load():
 @pytest.mark.parametrize("line", ["meter = LoadMeter()", "print(meter.read().note())"])
 def test_the_replayed_run_prints_the_load(line):
     assert line in LESSON[LESSON.index("## 5."):]
+
+
+# -- issue 17: the lesson opens with plain code that reports the build ------------------------------------
+
+
+def _opening_cells() -> list[str]:
+    opening = LESSON[LESSON.index("## This Python, in plain code"):LESSON.index("## 1. Start methods")]
+    return [block.split("\n```", 1)[0] for block in opening.split("```{code-cell} ipython3\n")[1:]]
+
+
+def test_the_build_report_is_guarded_and_its_checked_line_holds(capsys):
+    import sys
+    import sysconfig
+
+    report, check = _opening_cells()
+    assert report.startswith("# NBVAL_IGNORE_OUTPUT\n# (depends on")  # versions differ between CI lanes
+    assert 'getattr(sys, "_is_gil_enabled", None)' in report and 'get_config_var("Py_GIL_DISABLED")' in report
+    assert "multiprocessing.get_start_method()" in report
+    namespace: dict = {}
+    exec(report, namespace)  # noqa: S102 - the lesson's own cells
+    exec(check, namespace)  # noqa: S102
+    out = capsys.readouterr().out
+    assert out.endswith("the default start method is the one section 1 gives for this Python and platform: True\n")
+    assert namespace["expected"] == beyond.python_default_start_method()
+    flag = sysconfig.get_config_var("Py_GIL_DISABLED")
+    if sys.version_info < (3, 13):
+        assert flag is None and not hasattr(sys, "_is_gil_enabled")  # what the lesson says of older Pythons
+    else:
+        assert flag in (0, 1)

@@ -71,6 +71,25 @@ def test_two_processes_are_lanes_named_by_their_role():
     assert all(lane.name.startswith(f"pid {lane.pid} · pool worker (") for lane in workers)
 
 
+def test_a_child_python_is_a_subprocess_and_a_fork_a_forked_child(tmp_path):
+    script = tmp_path / "spin.py"
+    script.write_text("import time\nt = time.time()\nwhile time.time() - t < 0.4:\n    pass\n")
+    with watch() as watched:
+        subprocess.run([sys.executable, str(script)], timeout=30, check=True)
+        if hasattr(os, "fork"):
+            pid = os.fork()
+            if pid == 0:
+                t = time.time()
+                while time.time() - t < 0.4:
+                    pass
+                os._exit(0)
+            os.waitpid(pid, 0)
+    # Python's own helpers (a forkserver, a resource tracker) may be there too, from earlier tests
+    names = [lane.name.split(" · ", 1)[1] for lane in watched.record.lanes if lane.kind == "process"]
+    assert "subprocess " + os.path.basename(sys.orig_argv[0]) + " spin.py" in names, names
+    assert names.count("forked child") == (1 if hasattr(os, "fork") else 0), names
+
+
 def test_sleeping_threads_stay_near_idle():
     with watch() as watched:
         threads = [threading.Thread(target=time.sleep, args=(0.3,), name=f"sleeper-{k}") for k in range(20)]

@@ -19,13 +19,15 @@ from ._feedback import CROSS as CROSS  # re-exported
 from ._feedback import TICK as TICK
 from ._feedback import Feedback as Feedback
 
-#: The lesson modules, in lesson order (00 to 10); the modules of a lesson split in parts follow its own.
-MODULES = ("start", "basics", "basics_fork", "cpu", "cpu_classic", "io", "io_classic",
-           "native", "native_pieces", "native_exercise", "native_blas",
-           "communication", "communication_chunks", "communication_paths",
+#: The lesson modules, in lesson number order (00 to 12); the modules of a lesson split in parts follow its own.
+MODULES = ("start", "series", "basics", "basics_fork", "cpu", "cpu_classic", "io", "io_classic", "io_exercise",
+           "native", "native_threads", "native_pieces", "native_exercise", "native_blas",
+           "communication", "communication_pools", "communication_chunks", "communication_paths",
            "races", "races_sharing",
            "robustness", "robustness_isolation", "robustness_limits", "robustness_exercise",
-           "mixed", "mixed_convoy", "choosing", "beyond")
+           "mixed", "mixed_convoy", "choosing", "beyond",
+           "aio", "aio_exercise",
+           "coordination", "coordination_exercise")
 
 
 def _module(name: str) -> Any:

@@ -1,5 +1,5 @@
 """Lesson 02 (CPU-bound work and the GIL): the sweep and the traced runs put in words, Amdahl's fit read
-truthfully, the classic Pool.map example timed, and the exercise's check.
+truthfully, the classic Pool.map example timed, and the exercises' checks.
 
 Each result says what its run measured (its repr, which nbval ignores) and has a `verdict()` whose lines hold
 on a busy 2-core laptop and on a 16-core workstation alike, for nbval to compare. A verdict rests on what load
@@ -17,7 +17,8 @@ from ._feedback import Feedback
 from .choosing import CLEAR_WIN, GIL_BOUND
 
 __all__ = ['ClassicMap', 'classic_pool_map', 'check_larger_serial_fraction', 'Backend', 'CpuScaling',
-           'cpu_scaling', 'TakingTurns', 'taking_turns', 'load_meter', 'amdahl_summary', 'SERIAL_TIE']
+           'cpu_scaling', 'TakingTurns', 'taking_turns', 'load_meter', 'amdahl_summary', 'SERIAL_TIE',
+           'worker_lanes', 'check_parallel_cpu', 'PARALLEL_SIZES']
 
 #: Two effective serial fractions closer than this are a tie: at 2 workers, 0.05 of s is ~2.5% of speed.
 SERIAL_TIE = 0.05
@@ -240,3 +241,110 @@ def check_larger_serial_fraction(answer: Any, fit: Any) -> Feedback:
                         + ("they differ by more than a tie." if answer == "tie"
                            else f"{answer} has the smaller serial fraction in your measurement."))
     return Feedback(True, f"that backend has the larger serial fraction in your measurement ({both}).")
+
+
+# -- the coding exercise: CPU work on worker processes ------------------------------------------------------
+
+#: The sizes the check hands the learner's function: 4 `cpu` tasks of different sizes, so that the order of
+#: the results shows, and of 0.4-0.8 CPU s in all, so that a pool's workers live long enough (several
+#: tenths of a second even on a fast machine) for the watch, which looks for new processes every 0.125 s,
+#: to see them.
+PARALLEL_SIZES = (2_500_000, 2_000_000, 1_500_000, 1_000_000)
+#: A right answer returns in 1-3 s on a busy 2-core machine; past this the function counts as hung.
+PARALLEL_TIMEOUT_S = 30.0
+#: Lanes that are processes under the kernel but not workers: they start and feed workers.
+_NOT_WORKERS = ("resource tracker", "· forkserver", "subprocess")
+#: How a forked worker's lane is named (not "ForkServerProcess-": forkserver is a safe choice).
+_FORKED = ("ForkProcess-", "ForkPoolWorker-", "forked child")
+#: What a function that could not reach a spawn worker raises (3.11 to 3.13).
+_SENDING_FAILED = ("BrokenProcessPool", "PicklingError", "Can't get attribute", "Can't pickle")
+
+
+def worker_lanes(record: Any, exclude: frozenset[int] = frozenset()) -> tuple[Any, ...]:
+    """The worker processes a watch saw: process lanes other than the helpers that start them (resource
+    tracker, forkserver), and other than the pids in `exclude` (processes that ran before). Every lane it
+    saw, busy or not: a worker that got no task (the other took them all) is still a worker process."""
+    return tuple(lane for lane in record.lanes if lane.kind == "process" and lane.pid not in exclude
+                 and not any(helper in lane.name for helper in _NOT_WORKERS))
+
+
+def _call_bounded(fn: Any, sizes: list[int], timeout: float) -> tuple[str, Any]:
+    """Call `fn(sizes)` in a daemon thread: ("returned", value), ("raised", exception) or ("hung", None).
+    A daemon thread, so a function that never returns cannot keep the cell (or the kernel's exit) waiting."""
+    import threading
+
+    box: list[tuple[str, Any]] = []
+
+    def call() -> None:
+        try:
+            box.append(("returned", fn(sizes)))
+        except BaseException as exc:  # reported to the learner, not lost in a thread
+            box.append(("raised", exc))
+
+    runner = threading.Thread(target=call, name="check-parallel-cpu", daemon=True)
+    runner.start()
+    runner.join(timeout)
+    return box[0] if box else ("hung", None)
+
+
+def _raised_feedback(exc: BaseException) -> Feedback:
+    text = f"{type(exc).__name__}: {exc} {exc.__cause__ or ''}"
+    if any(marker in text for marker in _SENDING_FAILED):
+        return Feedback(False, f"the pool failed ({type(exc).__name__}): its workers could not get the function. "
+                               "A spawn worker is a fresh Python: it receives a function by name and imports it, "
+                               "and a function defined in this notebook exists only in the kernel's memory, so "
+                               "the worker cannot find it. Send `cpu`, imported from `concurrency_lab.workloads`.")
+    return Feedback(False, f"your function raised {type(exc).__name__}: {exc}")
+
+
+def _lanes_feedback(record: Any, before: frozenset[int]) -> Feedback:
+    workers = worker_lanes(record, before)
+    if not workers:
+        pooled = [lane for lane in record.active_lanes() if lane.name.startswith("ThreadPoolExecutor")]
+        if pooled:
+            return Feedback(False, "the right results, but from threads: no worker process ran. Threads share "
+                                   "one GIL, so they take turns on this work; use a ProcessPoolExecutor.")
+        return Feedback(False, "the right results, but no worker process ran: the work stayed in this notebook's "
+                               "process, one task after another. Hand the tasks to a ProcessPoolExecutor.")
+    if any(forked in lane.name for lane in workers for forked in _FORKED):
+        return Feedback(False, "the workers were forked from this kernel, which runs threads of its own (fork "
+                               "with threads running is unsafe, lesson 01). Pass an explicit start method: "
+                               '`mp_context=multiprocessing.get_context("spawn")`.')
+    if len(workers) < 2:
+        return Feedback(False, "the right results from a worker process, but only one was started: give the pool "
+                               "max_workers=2 or more, so that two tasks can run at once.")
+    return Feedback(True, f"the right results, computed in {len(workers)} worker processes, each with its own "
+                          "interpreter and its own GIL.")
+
+
+def check_parallel_cpu(fn: Any, *, timeout: float = PARALLEL_TIMEOUT_S) -> Feedback:
+    """Exercise 02: does `fn(sizes)` return `[cpu(n) for n in sizes]`, computed in worker processes?
+
+    It runs watched (`watching.watch`), and "used processes" is judged by the worker lanes the watch saw,
+    never by speed: on a busy machine two processes need not overlap, but they still show up."""
+    import psutil
+
+    from ..watching import watch
+    from ..workloads import cpu
+
+    if not callable(fn):
+        return Feedback(False, "pass your function itself: `lessons.check_parallel_cpu(parallel_cpu)`")
+    sizes = list(PARALLEL_SIZES)
+    before = frozenset(p.pid for p in psutil.Process().children(recursive=True))
+    with watch() as watched:
+        how, value = _call_bounded(fn, sizes, timeout)
+    if how == "hung":
+        return Feedback(False, f"your function did not return within {timeout:g} s. Does it wait on something "
+                               "that never comes? Give every wait a timeout (`future.result(timeout=...)`).")
+    if how == "raised":
+        return _raised_feedback(value)
+    expected = [cpu(n) for n in sizes]
+    try:
+        got = list(value)
+    except TypeError:
+        return Feedback(False, f"your function returned {type(value).__name__}: return the list of results, "
+                               "one per size, in order.")
+    if got != expected:
+        return Feedback(False, f"wrong results: expected {expected}, got {got[:6]}. Call `cpu(n)` once per "
+                               "size, and keep the results in the order of `sizes` (`pool.map` does).")
+    return _lanes_feedback(watched.record, before)

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..load import Load
-from ._feedback import Feedback
 
 __all__ = ['compare_backends', 'overlapped', 'thread_counts', 'more_threads_than_tasks_helped',
-           'thread_counts_verdict', 'check_io_estimate',
+           'thread_counts_verdict',
            'no_suspend', 'take_turns', 'Switching', 'await_switching', 'MANY_WAITS_SCRIPT', 'ManyWaits',
            'many_waits']
 
@@ -35,9 +34,10 @@ def compare_backends(workload: Any, size: Any, *, tasks: int = 16, max_workers: 
     return df
 
 
-def overlapped(df: Any, at_least: float = 2.0) -> str:
-    """A checked line: which backends overlapped the waiting (speedup >= `at_least`)."""
-    fast = [b for b, s in zip(df["backend"], df["speedup"], strict=True) if b != "sequential" and s >= at_least]
+def overlapped(df: Any, at_least: float = 2.0, among: tuple[str, ...] | None = None) -> str:
+    """A checked line: which backends (of `among`, default all) overlapped the waiting (speedup >= `at_least`)."""
+    fast = [b for b, s in zip(df["backend"], df["speedup"], strict=True)
+            if b != "sequential" and s >= at_least and (among is None or b in among)]
     return f"overlapped the waiting ({at_least:g}x or better): {', '.join(fast) if fast else 'none'}"
 
 
@@ -67,20 +67,6 @@ def thread_counts_verdict(df: Any, tasks: int) -> str:
     fell = bool(len(one) and len(at) and float(at.iloc[0]) * 4 < float(one.iloc[0]))
     return (f"{tasks} threads were over 4x faster than 1 thread: {fell}\n"
             f"more threads than tasks helped: {more_threads_than_tasks_helped(df, tasks)}")
-
-
-def check_io_estimate(answer: Any, tasks: int = 16, threads: int = 4, wait: float = 0.05) -> Feedback:
-    """Exercise 03: how long do `tasks` waits of `wait` s take on `threads` threads?"""
-    import math
-
-    expected = math.ceil(tasks / threads) * wait
-    if not isinstance(answer, (int, float)) or isinstance(answer, bool):
-        return Feedback(False, "set `answer` to a number of seconds")
-    if abs(answer - expected) > 0.25 * expected:
-        hint = "too long: the threads wait at the same time" if answer > expected else "too short: each thread still waits its turns one after another"
-        return Feedback(False, f"{hint}.")
-    return Feedback(True, f"{tasks} tasks on {threads} threads are {math.ceil(tasks / threads)} rounds of "
-                          f"{wait * 1000:g} ms each; the GIL is free while a thread waits.")
 
 
 # -- when asyncio switches: only at an await that suspends --------------------------------------------------

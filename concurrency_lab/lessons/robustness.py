@@ -2,7 +2,8 @@
 worker, hangs or is stopped; measured. Here: the task every demonstration runs, how a failure is put in
 words, crashes in workers (a task raises, a worker process dies, a thread raises), and the child Python
 the rest of the lesson crashes in. The rest: isolation in children (`robustness_isolation`), timeouts and
-Stop (`robustness_limits`), the exercise's check (`robustness_exercise`).
+Stop (`robustness_limits`), the plain tasks of the lesson's opening and the exercise's check
+(`robustness_exercise`).
 
 Why it is built this way:
 
@@ -40,6 +41,8 @@ __all__ = ['work_or_crash', 'TaskErrors', 'exception_in_tasks', 'WorkerDeaths', 
 CHILD_TIMEOUT_S = 60.0
 #: When the crashing task crashes, after it starts.
 CRASH_AFTER_S = 0.05
+#: What the child Python runs: `python -c CHILD_CODE <args>` calls `_child_main(<args>)`.
+CHILD_CODE = "from concurrency_lab.lessons.robustness import _child_main; _child_main()"
 
 
 # -- one task that works, waits or crashes, importable by every worker ------------------------------
@@ -232,8 +235,7 @@ def _run_child(args: list[str], timeout: float) -> tuple[int | None, str, str]:
 def _run_children(all_args: list[list[str]], timeout: float) -> list[tuple[int | None, str, str]]:
     """Run `_child_main(args)` in a fresh Python for each args, side by side (`children.run_children`: on a
     timeout or an interrupt every group is killed, so nothing they started is left behind)."""
-    code = "from concurrency_lab.lessons.robustness import _child_main; _child_main()"
-    done = run_children([python("-c", code, *args) for args in all_args], timeout=timeout)
+    done = run_children([python("-c", CHILD_CODE, *args) for args in all_args], timeout=timeout)
     for child in done:
         if child.timed_out:
             raise subprocess.TimeoutExpired(list(child.args), timeout, child.stdout, child.stderr)
@@ -256,7 +258,7 @@ def _say(text: str) -> None:
 
 
 def _child_main(argv: list[str] | None = None) -> None:
-    """Entry point of the child Python: `crash <setup> <how> <method>`, `exercise <backend> <method>`
+    """Entry point of the child Python: `crash <setup> <how> <method>`, `isolated <pickled function>`
     or `sleep <seconds>`."""
     import faulthandler
 
@@ -272,10 +274,10 @@ def _child_main(argv: list[str] | None = None) -> None:
         from .robustness_isolation import _child_crash
 
         _child_crash(*args[1:])
-    elif args[0] == "exercise":
-        from .robustness_exercise import _child_exercise
+    elif args[0] == "isolated":
+        from .robustness_exercise import _child_isolated
 
-        _child_exercise(*args[1:])
+        _child_isolated(*args[1:])
     elif args[0] == "sleep":  # for tests: a child that outlives its timeout
         time.sleep(float(args[1]))
     _say("host finished")

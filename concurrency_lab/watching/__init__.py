@@ -229,9 +229,10 @@ def _role(lane: dict, watched: int, names: Names | None, by_pid: dict[int, dict]
     if _is_forkserver(by_pid, lane["ppid"]):
         return "worker (forkserver)"
     argv0 = os.path.basename(lane["cmdline"][0]) if lane["cmdline"] else "?"
-    if lane["ppid"] == watched and argv0.startswith("python"):
+    if lane["ppid"] == watched and lane["cmdline"] == sys.orig_argv:  # a fork keeps its parent's command line
         return "forked child"
-    return f"subprocess {argv0}"
+    script = next((os.path.basename(a) for a in lane["cmdline"][1:] if a.endswith(".py")), "")
+    return f"subprocess {argv0} {script}".rstrip()
 
 
 def _is_forkserver(by_pid: dict[int, dict], pid: int) -> bool:
