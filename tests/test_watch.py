@@ -83,6 +83,7 @@ def test_a_child_python_is_a_subprocess_and_a_fork_a_forked_child(tmp_path):
                 while time.time() - t < 0.4:
                     pass
                 os._exit(0)
+            time.sleep(0.8)  # the child ends at 0.4 s and stays a zombie, with no command line, until reaped
             os.waitpid(pid, 0)
     # Python's own helpers (a forkserver, a resource tracker) may be there too, from earlier tests
     names = [lane.name.split(" · ", 1)[1] for lane in watched.record.lanes if lane.kind == "process"]

@@ -257,7 +257,8 @@ _NOT_WORKERS = ("resource tracker", "· forkserver", "subprocess")
 #: How a forked worker's lane is named (not "ForkServerProcess-": forkserver is a safe choice).
 _FORKED = ("ForkProcess-", "ForkPoolWorker-", "forked child")
 #: What a function that could not reach a spawn worker raises (3.11 to 3.13).
-_SENDING_FAILED = ("BrokenProcessPool", "PicklingError", "Can't get attribute", "Can't pickle")
+_SENDING_FAILED = ("BrokenProcessPool", "PicklingError", "Can't get attribute", "Can't pickle",
+                   "Can't get local object")  # 3.13's word for a lambda or a nested function
 
 
 def worker_lanes(record: Any, exclude: frozenset[int] = frozenset()) -> tuple[Any, ...]:

@@ -66,7 +66,8 @@ SERIES: tuple[Lesson, ...] = (
            core=False),
     Lesson("08_mixed_workloads", "a pipeline of threads and processes; the convoy effect",
            ("ThreadPoolExecutor", "ProcessPoolExecutor"), 25, core=False),
-    Lesson("09_choosing_a_model", "the whole comparison re-measured, and a decision guide", (), 20),
+    Lesson("09_choosing_a_model", "the three shapes of code side by side, the whole comparison re-measured, and "
+           "a decision guide", ("ThreadPoolExecutor", "ProcessPoolExecutor", "asyncio.gather"), 20),
     Lesson("10_beyond", "start methods, free-threaded builds, subinterpreters, Dask",
            ("sys._is_gil_enabled", "multiprocessing.get_start_method"), 30, core=False),
 )

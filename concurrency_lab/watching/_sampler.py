@@ -231,8 +231,12 @@ class Sampler:
                 self._lane(f"p{pid}", "process", pid, 0, n)
                 lane = self.lanes[f"p{pid}"]
                 # Read again while it lives: a child seen between fork and exec still had its parent's
-                # command line (a forkserver looked like a forked copy of the kernel).
-                lane.ppid, lane.cmdline = reader.describe(pid) if not lane.ended else (lane.ppid, lane.cmdline)
+                # command line (a forkserver looked like a forked copy of the kernel). A zombie (exited,
+                # not yet reaped) reads as an empty command line: keep the last one it had.
+                if not lane.ended:
+                    ppid, cmdline = reader.describe(pid)
+                    if cmdline:
+                        lane.ppid, lane.cmdline = ppid, cmdline
         return True
 
     def _lane(self, key: str, kind: str, pid: int, tid: int, n: int) -> None:
