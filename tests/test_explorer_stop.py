@@ -135,6 +135,32 @@ def test_a_size_does_not_carry_over_to_another_workload_and_stop_is_prompt():
     assert all(r.params["size"] == workloads.get("io_sleep").default_size for r in panel.model.records)
 
 
+def test_the_controls_come_back_when_the_run_ends_not_after_a_slow_frame():
+    """A frame can take a second to draw on a busy machine; Stop must not wait for the one in progress."""
+    panel = widgets.ScalingExplorer(workers=(1, 2), tasks=8).panel
+    panel.controls["workload"].value = "io_sleep"
+    panel.controls["repeats"].value = 20
+    drawing, slow = threading.Event(), panel.draw
+
+    def slow_draw():
+        drawing.set()
+        time.sleep(1.5)  # a frame on a machine far busier than this one
+        slow()
+
+    panel.draw = slow_draw
+    assert panel.on_run(), panel.status.value
+    assert drawing.wait(10), "the painter never drew"
+    ready = threading.Event()
+    panel.run_button.observe(lambda change: change["new"] is False and ready.set(), "disabled")
+    t0 = time.monotonic()
+    panel.on_stop()
+    assert panel.model.wait(STOP_S), "the run did not end at Stop"
+    assert ready.wait(STOP_S), "the controls waited for the frame"
+    assert time.monotonic() - t0 < 1.5  # sooner than the frame in progress could have finished
+    assert panel.done.wait(30), "the last frame was never drawn"
+    ready_again(panel)
+
+
 @pytest.mark.parametrize("explorer, workload, size, seconds", [
     (widgets.ScalingExplorer, "io_sleep", 692_933, "692,933"),
     (widgets.TimelineExplorer, "io_sleep", 3600, "3,600"),

@@ -88,7 +88,7 @@ class TimelinePanel(Panel):
         self.live.update(rec, analysis.gil_activity(samples) if samples else None)
 
     def refresh(self) -> None:
-        with self._lock:
+        with self._draw_lock:
             self.draw()
             if getattr(self, "live", None) is not None:
                 self.show(self.live.png())
