@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from concurrency_lab import api, lessons
 
 
@@ -106,3 +108,19 @@ def test_fastest_takes_timers_in_turn_and_keeps_each_ones_best():
 
     assert fastest({"a": timer("a"), "b": timer("b")}, repeats=3) == {"a": 1.0, "b": 0.4}
     assert calls == ["a", "b"] * 3  # interleaved: a busy spell hurts both alike
+
+
+def test_fastest_keeps_trying_until_min_seconds_have_passed():
+    from concurrency_lab.timing import fastest
+
+    calls = []
+
+    def slow_then_fast():
+        calls.append(1)
+        time.sleep(0.01)
+        return 1.0 if len(calls) < 5 else 0.5  # the fast tries come only after the first four
+
+    assert fastest({"a": slow_then_fast}, repeats=2, min_seconds=0.2) == {"a": 0.5}
+    assert 5 <= len(calls) <= 40  # past `repeats`, and bounded by MAX_ROUNDS_FACTOR * repeats
+    calls.clear()
+    assert fastest({"a": slow_then_fast}, repeats=2) == {"a": 1.0} and len(calls) == 2

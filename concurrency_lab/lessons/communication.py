@@ -42,6 +42,9 @@ __all__ = ["echo", "PickleCost", "PickleReport", "pickle_costs", "RoundTrip", "R
 REPEATS = 3 if config.SMALL else 5
 #: How long any wait for a worker may take before we call it a hang (far above the ~0.1-1 s these take).
 WAIT_TIMEOUT_S = 60.0
+#: Round trips at one size keep trying for at least this long: a tenth of a second is ~500 thread trips'
+#: worth, far more than one stall of a virtual CPU, and it adds under half a second to the lesson.
+SPREAD_S = 0.1
 #: "Costs more" in a verdict means at least this many times as much: the differences measured here were
 #: 4x to 1000x, so a factor of 2 holds however busy the machine is.
 MARGIN = 2.0
@@ -212,7 +215,8 @@ class RoundTripReport:
 def round_trips(sizes: Iterable[int] = (KB, 100 * KB, MB, 10 * MB), repeats: int = 5,
                 start_method: str | None = None) -> RoundTripReport:
     """`echo(payload)` on a warm 1-thread pool and a warm 1-process pool (the library's runners), best of
-    `repeats`, interleaved so a busy spell hurts both alike."""
+    `repeats` or more, interleaved so a busy spell hurts both alike, and spread over `SPREAD_S` seconds
+    at least so one stall cannot cover every try of a fast trip (`timing.fastest`)."""
     from ..runners import make_runner
 
     method = _start_method(start_method)
@@ -222,7 +226,7 @@ def round_trips(sizes: Iterable[int] = (KB, 100 * KB, MB, 10 * MB), repeats: int
         for nbytes in sizes:
             payload = os.urandom(nbytes)
             best = fastest({"thread": functools.partial(_echo_wall, thread, payload),
-                            "process": functools.partial(_echo_wall, process, payload)}, repeats)
+                            "process": functools.partial(_echo_wall, process, payload)}, repeats, SPREAD_S)
             rows.append(RoundTrip(nbytes, best["thread"], best["process"]))
     return RoundTripReport(tuple(rows), method, meter.read())
 
