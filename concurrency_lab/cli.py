@@ -125,9 +125,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     seconds = args.task_seconds or (0.01 if small else 0.1)
     sizes = {name: calibrate(name, seconds) for name in names if name not in ("io_http",)}
     records = []
-    for i, rec in enumerate(iter_sweep(points, sizes), 1):
-        records.append(rec)
-        _progress(i, len(points), rec)
+    try:
+        for i, rec in enumerate(iter_sweep(points, sizes), 1):
+            records.append(rec)
+            _progress(i, len(points), rec)
+    finally:
+        from .runners.processes import stop_forkserver
+
+        stop_forkserver()  # its workers' CPU then counts as this sweep's, not as other programs'
     print(file=sys.stderr)
     path = save_records(records, args.out)
     if args.describe:

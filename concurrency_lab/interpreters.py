@@ -81,8 +81,9 @@ To compare another Python, install one, then give its path to sweep_in():
   uv python install 3.14t        free-threaded 3.14 (no GIL); `uv python find 3.14t` prints its path
   pyenv install 3.13t            pyenv's free-threaded build (pyenv 2.4.8 or newer); or 3.12, 3.13, 3.14
   python.org installers          macOS and Windows: tick "free-threaded binaries" in the customize step
-Then make it a project venv, which find_interpreters() looks for:
-  python3.14t -m venv .venv-py3.14t && .venv-py3.14t/bin/python -m pip install -e .
+  tools/build-free-threaded.sh   Debian and Ubuntu, from this repository: builds 3.13t from Debian's source
+Then make it a project venv, which find_interpreters() looks for (a free-threaded one takes wheels only):
+  python3.14t -m venv .venv-py3.14t && .venv-py3.14t/bin/python -m pip install --only-binary=:all: -e .
 """
 
 
@@ -225,9 +226,7 @@ def _install_hint(interp: Interpreter) -> str:
         return (f"it cannot import concurrency_lab ({interp.missing['concurrency_lab']}); "
                 f"install it there: {exe} -m pip install -e {shlex.quote(import_root())}")
     deps = " ".join(sorted(interp.missing))
-    venv = shlex.quote(str(project_root() / _venv_name(interp)))
-    return (f"it lacks {deps}: run `{exe} -m pip install {deps}`, or make a project venv: "
-            f"`{exe} -m venv {venv} && {venv}/bin/python -m pip install -e {shlex.quote(import_root())}`")
+    return f"it lacks {deps}: run `{exe} -m pip install {deps}`, or make a project venv: `{_venv_command(interp)}`"
 
 
 def _venv_name(interp: Interpreter) -> str:
@@ -321,22 +320,42 @@ def _tail(text: str, lines: int = 8) -> str:
 # -- what to tell a learner ---------------------------------------------------------
 
 def explain(found: Sequence[Interpreter] | None = None) -> str:
-    """The Pythons found, what each needs, and how to get another where there is none."""
+    """The Pythons that can run a sweep, one line each; those that cannot, in one line, with the one
+    command that makes one ready; and how to get a free-threaded one where there is none."""
     found = find_interpreters() if found is None else found
-    lines = ["Pythons found on this machine:"]
-    for i in found:
-        state = "this one" if i.current else ("ready" if i.ready else "not ready")
-        lines.append(f"  {i.label:<28} {state:<9} {i.source:<5} {i.executable}")
-        if not i.ready:
-            lines.append(f"      {i.install_hint}")
-    others = [i for i in found if i.ready and not i.current]
-    if not others:
-        waiting = any(not i.current for i in found)
-        lines += ["No other Python 3.11+ can run a sweep here yet" + (" (install what is named above)." if waiting else
-                  " (looked on PATH, in pyenv and uv, and for project venvs .venv-py3.X)."), HOW_TO_GET_ONE]
-    elif not any(i.free_threaded for i in others):
+    ready = [i for i in found if i.ready or i.current]
+    have = {(i.version, i.free_threaded) for i in ready}
+    waiting = [i for i in found if not (i.ready or i.current) and (i.version, i.free_threaded) not in have]
+    lines = ["Pythons here that can run a sweep:"]
+    lines += [f"  {i.label:<28} {'this one' if i.current else 'ready':<9} {_short(i.executable)}" for i in ready]
+    if waiting:
+        first = waiting[0]
+        lines += [f"Not ready (they lack this package or its dependencies): "
+                  f"{', '.join(f'{i.version}' + ('t' if i.free_threaded else '') for i in waiting)}.",
+                  f"  One command makes one ready, e.g. {first.version}: {_venv_command(first)}"]
+    if len(ready) < 2:
+        lines += ["No other Python 3.11+ can run a sweep here yet.", HOW_TO_GET_ONE]
+    elif not any(i.free_threaded for i in ready):
         lines += ["None of them is free-threaded (no GIL), the build where threads scale on CPU work.", HOW_TO_GET_ONE]
     return "\n".join(lines)
+
+
+def _short(path: str) -> str:
+    """A path inside the project, relative to it; any other path as it is."""
+    try:
+        rel = os.path.relpath(os.path.abspath(path), project_root())
+    except ValueError:  # another drive, on Windows
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _venv_command(interp: Interpreter) -> str:
+    """The one command that makes `interp` ready: a project venv with this package in it (wheels only for a
+    free-threaded build, whose source builds of matplotlib and rpds-py need the network)."""
+    venv = shlex.quote(str(project_root() / _venv_name(interp)))
+    wheels = "--only-binary=:all: " if interp.free_threaded else ""
+    return (f"{shlex.quote(interp.executable)} -m venv {venv} && {venv}/bin/python -m pip install {wheels}-e "
+            f"{shlex.quote(import_root())}")
 
 
 __all__ = ["HOW_TO_GET_ONE", "Interpreter", "InterpreterError", "InterpreterTimeout", "describe", "explain",

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "concurrency_lab"
 #: The project's limit: a module that grows past it holds more than one concept.
@@ -17,6 +19,8 @@ MAX_LINES = 400
 def test_the_import_contracts_hold():
     """pyproject.toml's [tool.importlinter] contracts: layering, light workers, analysis apart, lessons on top."""
     lint = Path(sys.executable).with_name("lint-imports")
+    if not lint.exists():  # a free-threaded venv: import-linter's grimp has no wheel there (.ci/matrix)
+        pytest.skip(f"lint-imports is not installed beside {sys.executable}")
     out = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert "0 broken" in out.stdout

@@ -43,6 +43,16 @@ def test_sweep_writes_records_that_load_back(tmp_path, capsys):
     assert "5/5" in captured.err and f"wrote 5 runs to {out}" in captured.out
 
 
+def test_sweep_waits_for_its_forkserver_so_its_workers_cpu_counts_as_ours(tmp_path):
+    """A sweep in another Python (`interpreters.sweep_in`) is this command; its forkserver, left to init,
+    took the workers' CPU with it, and the parent's load note called it other programs' (`stop_forkserver`)."""
+    from multiprocessing import forkserver
+
+    out = tmp_path / "sweep.csv"
+    assert main(["--small", "sweep", "--backends", "processes:forkserver", "--workers", "1", "--out", str(out)]) == 0
+    assert forkserver._forkserver._forkserver_pid is None  # stopped and waited for, not left behind
+
+
 @pytest.mark.parametrize("args, message", [
     (["run", "--workers", "0"], "argument --workers: must be >= 1, got 0"),
     (["run", "--workers", "two"], "argument --workers: expected a whole number, got 'two'"),

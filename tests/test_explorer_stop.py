@@ -229,3 +229,28 @@ def test_stop_while_a_pool_starts_ends_the_run_at_once():
     rec = run("tiny", backend=f"processes:{method}", max_workers=2, tasks=3, stop=stop)
     assert time.monotonic() - t0 < STOP_S
     assert [e.error for e in rec.events] == ["cancelled: the run was stopped while its pool was starting"] * 3
+
+
+def _swallows_the_first_cancel(_):
+    """A task whose first TaskCancelled is lost, as when it lands in a weakref callback (`_cancel`)."""
+    from concurrency_lab.runners._cancel import TaskCancelled
+
+    try:
+        while True:
+            pass
+    except TaskCancelled:
+        pass  # what "Exception ignored in ..." does to it
+    while True:
+        pass
+
+
+def test_a_lost_cancel_is_sent_again_and_stop_still_ends_the_run():
+    """Seen on 3.13t: the first exception landed in `WeakSet._remove` and was dropped; the task ran on."""
+    from concurrency_lab import run
+
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    t0 = time.monotonic()
+    rec = run(_swallows_the_first_cancel, backend="sequential", items=[0], stop=stop)
+    assert time.monotonic() - t0 < STOP_S
+    assert rec.events[0].error.startswith("cancelled")

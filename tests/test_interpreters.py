@@ -184,6 +184,19 @@ def test_explain_lists_a_free_threaded_python_without_the_advice(this):
     assert "uv python install" not in text
 
 
+def test_explain_is_compact_not_ready_ones_in_one_line_with_the_one_command(this):
+    this = dataclasses.replace(this, free_threaded=False, gil_enabled=True)  # whichever build runs the tests
+    ready = dataclasses.replace(this, current=False, version="3.12.1", executable="/opt/a/python3.12")
+    twin = dataclasses.replace(ready, executable="/opt/b/python3.12", missing={"psutil": "ModuleNotFoundError"})
+    lacking = dataclasses.replace(this, current=False, version="3.10.9", executable="/opt/c/python3.10",
+                                  missing={"psutil": "ModuleNotFoundError"})
+    text = explain([this, ready, twin, lacking])
+    assert "/opt/b/python3.12" not in text  # a ready 3.12.1 is listed; its not-ready twin is not
+    assert "Not ready (they lack this package or its dependencies): 3.10.9." in text
+    assert "/opt/c/python3.10 -m venv " in text and text.count("-m venv") == 2  # one command, and the advice
+    assert len(text.splitlines()) <= 14
+
+
 # -- sweeping in another Python ---------------------------------------------------------
 
 def test_sweep_in_another_python_end_to_end(other, tmp_path):

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jupytext
-import nbformat
 import pytest
+
+# Not in a free-threaded Python's venv (nbformat needs jsonschema's rpds-py, which has no wheel there).
+jupytext = pytest.importorskip("jupytext")
+nbformat = pytest.importorskip("nbformat")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 FORMATS = "ipynb,md:myst"

@@ -43,7 +43,8 @@ def test_a_free_threaded_python_reads_the_other_way():
     assert s.words() == "threads scale too: this Python runs without the GIL"
 
 
-def test_taking_turns_counts_lanes_at_once():
+def test_taking_turns_counts_lanes_at_once(monkeypatch):
+    monkeypatch.setattr("concurrency_lab.info.gil_enabled", lambda: True)  # the lesson's build, whichever runs this
     lanes = pd.DataFrame({"worker": ["a", "b"], "state": ["run", "run"], "begin": [0.0, 0.5], "end": [0.5, 1.0]})
     both = pd.DataFrame({"worker": ["a", "b"], "state": ["run", "run"], "begin": [0.0, 0.0], "end": [1.0, 1.0]})
     turns = lessons.taking_turns(lanes, both, QUIET)

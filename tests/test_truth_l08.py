@@ -22,7 +22,8 @@ def _probes(background: str, ms: list[float], interval_ms: float | None = 5.0) -
     events = tuple(TaskEvent(i, "probe", 1, 1, i, i, i + m / 1e3, i + m / 1e3, 0, True) for i, m in enumerate(ms))
     params = {} if interval_ms is None else {"switch_interval_ms": interval_ms}
     return RunRecord(backend=background, max_workers=2, start_method="", workload="echo_probe", params=params,
-                     wall=5.0, startup=0.0, parent_peak_rss=0, workers_peak_rss=0, events=events)
+                     wall=5.0, startup=0.0, parent_peak_rss=0, workers_peak_rss=0, events=events,
+                     gil_enabled=True)  # the committed run's; not the Python running the test (3.13t in the matrix)
 
 
 def _committed_run(interval_ms: float | None = 5.0) -> list[RunRecord]:
@@ -37,14 +38,14 @@ def test_the_round_trip_is_counted_in_switch_intervals_from_the_data():
     assert lines[0] == "switch interval during the run: 5 ms"
     assert lines[2] == "next to CPU-bound threads: median round trip 46.70 ms = 9.3 switch intervals (p90: 13.2)"
     assert lines[1].startswith("nothing else running: median round trip 0.10 ms = 0.02 switch intervals")
-    assert intervals.verdict() == "next to CPU-bound threads, the median round trip took longer than one switch " \
-                                  "interval: True"
+    assert intervals.verdict() == "next to CPU-bound threads, the slowest tenth of round trips (p90) took longer " \
+                                  "than one switch interval: True"
 
 
 def test_the_interval_is_the_one_the_run_used():
-    """A learner who set 50 ms in the panel: 46.7 ms is then less than one interval, and the line says so."""
-    intervals = lessons.convoy_in_intervals(_committed_run(interval_ms=50.0))
-    assert "= 0.93 switch intervals" in repr(intervals)
+    """A learner who set 100 ms in the panel: a p90 of 66 ms is then less than one interval, and the line says so."""
+    intervals = lessons.convoy_in_intervals(_committed_run(interval_ms=100.0))
+    assert "= 0.47 switch intervals (p90: 0.66)" in repr(intervals)
     assert intervals.verdict().endswith(": False")
     assert lessons.convoy_in_intervals(_committed_run(interval_ms=None)).interval_ms == 5.0  # Python's default
 

@@ -25,7 +25,7 @@ MODULES = ("start", "series", "basics", "basics_fork", "cpu", "cpu_classic", "io
            "communication", "communication_pools", "communication_chunks", "communication_paths",
            "races", "races_sharing",
            "robustness", "robustness_isolation", "robustness_limits", "robustness_exercise",
-           "mixed", "mixed_convoy", "choosing", "beyond",
+           "mixed", "mixed_convoy", "choosing", "beyond", "beyond_free_threaded",
            "aio", "aio_exercise",
            "coordination", "coordination_exercise")
 

@@ -109,7 +109,8 @@ def _others(found: list) -> list:
     return sorted((i for i in found if i.ready and not i.current), key=lambda i: (not i.free_threaded, i.version))
 
 
-def _sweep_pythons(found: list, most: int, workers: tuple[int, ...], tasks: int, task_seconds: float) -> list[Any]:
+def _sweep_pythons(found: list, most: int, workers: tuple[int, ...], tasks: int, task_seconds: float,
+                   backends: tuple[str, ...] = ("threads", "processes")) -> list[Any]:
     """This Python's sweep, then each of up to `most` others' (each calibrates its own size: the same time
     per task, not the same steps)."""
     from .. import info, interpreters
@@ -120,11 +121,9 @@ def _sweep_pythons(found: list, most: int, workers: tuple[int, ...], tasks: int,
         platform.python_implementation(), platform.python_version(),
         bool(sysconfig.get_config_var("Py_GIL_DISABLED")), info.gil_enabled())
     sizes = {"cpu": calibrate("cpu", task_seconds)}
-    records = [_tag(rec, here) for rec in sweep(("threads", "processes"), workers, ("cpu",), tasks=tasks,
-                                                sizes=sizes)]
+    records = [_tag(rec, here) for rec in sweep(backends, workers, ("cpu",), tasks=tasks, sizes=sizes)]
     for other in _others(found)[:most]:
-        records += interpreters.sweep_in(other, ("threads", "processes"), workers, ("cpu",), tasks=tasks,
-                                         task_seconds=task_seconds)
+        records += interpreters.sweep_in(other, backends, workers, ("cpu",), tasks=tasks, task_seconds=task_seconds)
     return records
 
 
@@ -166,6 +165,9 @@ class PythonThreads:
                       "slowed, not its threads sped up)")
         elif not self.gil and self.cores_busy >= GIL_BOUND:
             words += " (no GIL: the threads ran on several cores at once)"
+        elif not self.gil:
+            words += (f" (no GIL, yet under {GIL_BOUND:g} cores busy: other programs or the host took the cores "
+                      "they could have used; see the last line)")
         return words
 
 
@@ -175,7 +177,12 @@ class AcrossPythons:
 
     records: tuple[Any, ...]
     load: Any
-    """`load.Load` over all the sweeps: what other programs took meanwhile."""
+    """`load.Load` over all the sweeps: what other programs took meanwhile (None for a recording)."""
+    source: str = ""
+    """Where the numbers come from, when not only from this moment ("replayed: recorded on ...")."""
+
+    def _notes(self) -> list[str]:
+        return [n for n in (self.source, self.load.note() if self.load is not None else "") if n]
 
     def table(self) -> Any:
         return interpreter_speedups(list(self.records))
@@ -199,15 +206,15 @@ class AcrossPythons:
     def __repr__(self) -> str:
         rows = self.threads()
         alone = [] if len(rows) > 1 else ["no other Python ready to compare: this one alone (see above)"]
-        return "\n".join([r.line() for r in rows] + alone + [self.load.note()])
+        return "\n".join([r.line() for r in rows] + alone + self._notes())
 
     def verdict(self) -> str:
         """Holds on any machine: with the GIL, threads keep about one core busy, and load only lowers that.
         A speedup is not checked: a busy spell during a sequential run pushes it up (see `PythonThreads`)."""
         with_gil = [r for r in self.threads() if r.gil]
         held = all(r.cores_busy < GIL_BOUND for r in with_gil)
-        return (f"every Python with the GIL on kept its threads under {GIL_BOUND:g} cores busy: {held}\n"
-                f"{self.load.note()}")
+        return "\n".join([f"every Python with the GIL on kept its threads under {GIL_BOUND:g} cores busy: {held}",
+                          *self._notes()])
 
 
 def across_pythons(found: list | None = None, *, most: int = 2, workers: tuple[int, ...] = (1, 2),

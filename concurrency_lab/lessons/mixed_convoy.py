@@ -87,13 +87,19 @@ class ConvoyIntervals:
     def median(self, background: str) -> float:
         return next(med for bg, med, _ in self.rows if bg == background)
 
+    def p90(self, background: str) -> float:
+        return next(p90 for bg, _, p90 in self.rows if bg == background)
+
     def verdict(self) -> str:
-        """The checked line: next to CPU-bound threads, the median echo took longer than one switch interval
-        (true with a GIL, on any machine: load only lengthens it). Without a GIL it need not hold."""
+        """The checked line: next to CPU-bound threads, the slowest tenth of echoes took longer than one switch
+        interval. The slow tail, not the median: on an oversubscribed machine the computing threads spend
+        much of their time off a core, waiting for one, without the GIL, and an echo then finds it free.
+        Seen under stress-ng plus a compiler on 2 cores: the median fell under 5 ms while the p90 stayed
+        far above. Without a GIL it need not hold."""
         if "threads" not in {bg for bg, _, _ in self.rows}:
             return "run the threads background to compare"
-        line = (f"next to CPU-bound threads, the median round trip took longer than one switch interval: "
-                f"{self.median('threads') > self.interval_ms}")
+        line = (f"next to CPU-bound threads, the slowest tenth of round trips (p90) took longer than one switch "
+                f"interval: {self.p90('threads') > self.interval_ms}")
         if not self.gil_enabled:
             line += "\n(this Python runs without a GIL: the echo need not wait for the computing threads)"
         return line

@@ -29,10 +29,10 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .. import config
+from .. import config, info
 from ..info import usable_cores
 from ..load import Load, LoadMeter
 from ..timing import fastest
@@ -50,6 +50,9 @@ SCALED_AT = 1.35
 PARALLEL_AT = 1.3
 #: Repeats of every speedup measurement (the best is kept).
 REPEATS = 3 if config.SMALL else 5
+#: What the probe says first in a free-threaded Python, where it has nothing to tell apart.
+NO_GIL_PROBE = ("this Python runs without the GIL (a free-threaded build): the other thread runs during "
+                "any call, so run this lesson in a standard build to see which calls keep the GIL")
 #: A call "kept the GIL" when the probing thread's longest pause covers at least this share of it.
 #: Measured here: calls that keep it 0.85-1.0 (the rest is the edges of the call), calls that let go
 #: 0.02-0.2, with five other jobs running on 2 cores.
@@ -105,12 +108,18 @@ class ProbeReport:
     """Several probes; `verdict()` is the part that does not vary between runs."""
 
     rows: tuple[Probe, ...]
+    gil_enabled: bool = field(default_factory=lambda: info.gil_enabled())
+    """Whether this Python ran with the GIL: without it (a free-threaded build) every call lets the other
+    thread run, and the probe says so instead of sorting calls into two kinds."""
 
     def __repr__(self) -> str:
         return "\n".join(repr(r) for r in self.rows)
 
     def verdict(self) -> str:
-        return "\n".join(f"{r.label}: another thread ran during the call: {r.released}" for r in self.rows)
+        lines = [f"{r.label}: another thread ran during the call: {r.released}" for r in self.rows]
+        if not self.gil_enabled:
+            lines.insert(0, NO_GIL_PROBE)
+        return "\n".join(lines)
 
 
 def _heartbeat(stop: threading.Event, pauses: list[tuple[float, float]], ready: threading.Event) -> None:

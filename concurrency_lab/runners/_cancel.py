@@ -19,6 +19,16 @@ A thread pool's task is ended the same way: left to finish in the
 background, two CPU-bound tasks kept the GIL busy, and every cell of the
 kernel slow, for as long as they had left.
 
+An exception sent can be lost: if the thread's next bytecode belongs to a
+weakref callback or a `__del__` that runs in the middle of the task, the
+exception is raised there, and the interpreter prints "Exception ignored in"
+and drops it. Seen on the free-threaded 3.13t build (issue 18), where objects
+freed by another thread are finalized later in the owner thread: Stop pressed
+during a sequential `cpu` task landed in `WeakSet._remove` (a `threading.Timer`
+finishing) and the task ran on for 30 s. So `cancel()` sends again while the
+same thread is still inside a task `RESEND_AFTER_S` after the last send; at
+most one is ever pending, because a new one replaces the one not yet raised.
+
 The exception must land in the task and nowhere else: raised in a runner's
 own bookkeeping, or after the run has returned, it would break code that has
 nothing to do with the task. So a `TaskGuard` sends at most one exception,
@@ -31,11 +41,15 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import time
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 
 #: How long `close()` waits for the gate when an exception raised inside it left the gate held.
 _GATE_TIMEOUT_S = 1.0
+#: A sent exception that has not ended the task after this long was lost (see above): send it again. Long
+#: enough for a task to unwind its own `finally` blocks, short enough that Stop still ends the run in 2 s.
+RESEND_AFTER_S = 0.5
 
 
 class TaskCancelled(BaseException):
@@ -71,20 +85,25 @@ class TaskGuard:
         self.owner = threading.get_ident()  # the thread that runs the tasks
         self._closed = False
         self.sent = False
+        self._sent_at = 0.0
 
     @property
     def closed(self) -> bool:
         return self._closed
 
     def cancel(self) -> bool:
-        """Raise `TaskCancelled` in the running task, once; False when there is none to end."""
+        """Raise `TaskCancelled` in the running task; again if it is still running `RESEND_AFTER_S` later
+        (a lost exception, see above). False when there is none to end, or one was sent just now."""
         if not self._gate.acquire(timeout=_GATE_TIMEOUT_S):  # held only by a close() cut short
             return False
         try:
             ident = self.inside
-            if self._closed or self.sent or ident is None:
+            if self._closed or ident is None:
+                return False
+            if self.sent and time.monotonic() - self._sent_at < RESEND_AFTER_S:
                 return False
             self.sent = raise_in(ident, TaskCancelled) == 1
+            self._sent_at = time.monotonic()
             return self.sent
         finally:
             self._gate.release()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+import time
 from collections.abc import Callable
 from time import perf_counter_ns, thread_time_ns
 from typing import Any
@@ -71,9 +72,11 @@ class AsyncioRunner(Runner):
         if loop.is_running():
             loop.call_soon_threadsafe(_cancel_all_and_stop, loop)
             thread.join(config.POLL_INTERVAL_S)
-            if thread.is_alive() and kill:  # a plain function blocks the loop: end it (see `_cancel`)
-                self._guard.cancel()
-            thread.join(config.SHUTDOWN_GRACE_S)
+            deadline = time.monotonic() + config.SHUTDOWN_GRACE_S
+            while thread.is_alive() and time.monotonic() < deadline:
+                if kill:  # a plain function blocks the loop: end it (see `_cancel`, and why it may send again)
+                    self._guard.cancel()
+                thread.join(config.POLL_INTERVAL_S)
         if not thread.is_alive():
             loop.close()
 

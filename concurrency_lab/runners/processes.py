@@ -184,3 +184,22 @@ def _fate(proc: multiprocessing.process.BaseProcess) -> str:
             name = f"signal {-code}"
         return f"pid {proc.pid} killed by {name}"
     return f"pid {proc.pid} exited with code {code}"
+
+
+def stop_forkserver() -> None:
+    """End this process's forkserver, if one runs, and wait for it: for a short-lived Python that sweeps and
+    exits (`concurrency-lab sweep`, run by `interpreters.sweep_in`).
+
+    Why: a forkserver reaps the pool workers it forked, so their CPU time lands in its own; but nobody
+    waits for the forkserver itself, which outlives its parent and is reaped by init. The CPU the sweep's
+    workers used then reached no one's counters, and the parent's `load.LoadMeter` called it other
+    programs' load (19% of the machine for one sweep in a free-threaded Python, on an idle machine).
+    Waited for here, it lands in this process's children's times, and so in the parent's. `_stop` is
+    what CPython's own tests use for this (Lib/test/_test_multiprocessing.py); it does nothing when no
+    forkserver was started.
+    """
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)
+    if stop is not None:
+        stop()

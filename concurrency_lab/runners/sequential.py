@@ -74,9 +74,9 @@ def _done(outcome: tuple) -> Future:
 def _watch(limits: RunState) -> TaskGuard:
     """A guard for the calling thread, and a daemon thread that cancels its task when the run must end.
 
-    The watchdog looks every POLL_INTERVAL_S and leaves once it has sent
-    the exception or the guard is closed, so it outlives its run by at most
-    that long. Between two tasks there is nothing to cancel: the loop's own
+    The watchdog looks every POLL_INTERVAL_S and leaves once the guard is
+    closed, so it outlives its run by at most that long; until then it asks
+    the guard again, which sends again only when the first was lost (`_cancel`). Between two tasks there is nothing to cancel: the loop's own
     `limits.check()` ends the run there, or the next task is cancelled.
     """
     guard = TaskGuard()
@@ -84,8 +84,7 @@ def _watch(limits: RunState) -> TaskGuard:
     def watch() -> None:
         while not guard.closed:
             if limits.wait(config.POLL_INTERVAL_S):
-                if guard.cancel():
-                    return
+                guard.cancel()
                 time.sleep(config.POLL_INTERVAL_S / 10)
 
     threading.Thread(target=watch, name="concurrency-lab-watchdog", daemon=True).start()

@@ -148,12 +148,20 @@ class _Sampler:
         self._end()
 
     def _read(self) -> None:
+        """The sampler's output, in this reader thread. `_end` may close the pipe under it (Ctrl-C while the
+        sampler starts: seen in a loaded full run as "I/O operation on closed file" in this thread); what
+        was read by then is all there is, and `done` is set either way."""
         out = self.proc.stdout
-        first = out.readline()
-        self.output.append(first)
-        self.ready.set()
-        self.output.append(out.read())
-        self.done.set()
+        try:
+            first = out.readline()
+            self.output.append(first)
+            self.ready.set()
+            self.output.append(out.read())
+        except (ValueError, OSError):
+            pass
+        finally:
+            self.ready.set()
+            self.done.set()
 
     def finish(self) -> dict:
         """Tell the sampler to stop (close its standard input) and take what it saw."""
