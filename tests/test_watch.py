@@ -55,7 +55,8 @@ def test_two_cpu_bound_threads_keep_about_one_core_busy(backend):
     assert [lane.name for lane in spinners] == ["spin_0", "spin_1"], [lane.name for lane in rec.lanes]
     assert all(rec.total(lane) > 0.05 for lane in spinners)  # both busy
     threads_cpu = sum(rec.total(lane) for lane in spinners)
-    assert threads_cpu / rec.wall <= 1.1, rec.summary()  # the GIL: one thread at a time
+    if info.gil_enabled():  # a free-threaded build (the 3.13t lane) lets them run at once
+        assert threads_cpu / rec.wall <= 1.1, rec.summary()  # the GIL: one thread at a time
     assert lanes_named(rec, "MainThread")
     assert rec.rate >= 20, rec.summary()  # it sampled; the rate itself is a target of benchmarks/watch.py
 
@@ -139,7 +140,7 @@ def test_save_and_read_back(tmp_path):
 def test_the_picture_has_both_panels():
     with watch() as watched:
         with ThreadPoolExecutor(2, thread_name_prefix="pic") as pool:
-            list(pool.map(workloads.cpu, [STEPS // 4] * 2))
+            list(pool.map(workloads.cpu, [STEPS // 2] * 2))  # long enough to be seen when run at once (3.13t)
     fig = plots.watch(watched.record)
     lanes_ax, cores_ax = fig.axes
     assert "pic_0" in " ".join(t.get_text() for t in lanes_ax.texts)

@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 from matplotlib.patches import PathPatch, Rectangle  # noqa: E402
 from support import _is_helper  # noqa: E402
 
-from concurrency_lab import config, plots, widgets  # noqa: E402
+from concurrency_lab import config, info, plots, widgets  # noqa: E402
 
 FORK = "processes:fork" if "fork" in config.available_start_methods() else f"processes:{config.default_start_method()}"
 #: A generous bound for a whole small run on a loaded 2-core CI machine.
@@ -254,7 +254,8 @@ def test_convoy_lab_measures_latency_and_restores_the_switch_interval():
     assert set(records) == {"idle", "threads", "processes"}
     assert all(len(r.events) == 15 for r in records.values())
     table = panel.model.table().set_index("background")
-    assert table.loc["threads", "median_ms"] > table.loc["idle", "median_ms"]  # the convoy
+    if info.gil_enabled():  # without the GIL (the 3.13t lane) there is no convoy to see
+        assert table.loc["threads", "median_ms"] > table.loc["idle", "median_ms"]  # the convoy
     assert len(panel.axes[0].lines) == 3  # one ECDF per background
     assert workers_left() == []
 
