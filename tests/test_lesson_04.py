@@ -4,6 +4,7 @@ and the exercise's check (fails on wrong answers, passes on the solution)."""
 from __future__ import annotations
 
 import hashlib
+import random
 
 import matplotlib
 
@@ -58,7 +59,10 @@ def test_prediction_accepts_the_solution_in_any_collection():
 # -- the probe -------------------------------------------------------------------------
 
 def test_probe_sees_a_call_that_keeps_the_gil():
-    values = [float(i % 977) for i in range(300_000)]
+    # Random floats, so the sort runs well past the 5 ms switch interval the GIL's hand-overs at its edges
+    # take (CI, 3.12: 300,000 floats in runs of 977 sorted in about 15 ms and read as "another thread ran").
+    rng = random.Random(4)
+    values = [rng.random() for _ in range(300_000)]
     probe = lessons.gil_probe("sorted", sorted, values)
     if not info.gil_enabled():  # free-threaded: nothing to keep, and the other thread ran
         assert probe.released, repr(probe)
@@ -76,8 +80,10 @@ def test_probe_report_verdict_and_repr():
     report = lessons.ProbeReport((lessons.Probe("a", 0.1, 0.005), lessons.Probe("b", 0.1, 0.09)), gil_enabled=True)
     assert report.verdict() == ("a: another thread ran during the call: True\n"
                                 "b: another thread ran during the call: False")
-    assert repr(report).splitlines()[0] == "a: the call took 100.0 ms; the other thread's longest pause 5.0 ms (5% of it)"
+    assert repr(report).splitlines()[0] == ("a: the call took 100.0 ms; the other thread's longest pause 5.0 ms "
+                                            "(5% of the call)")
     assert not lessons.Probe("zero", 0.0, 0.0).paused_share
+    assert "took 30.7 ms (15.2 ms of it on a CPU)" in repr(lessons.Probe("sorted", 0.0307, 0.0151, cpu_s=0.0152))
 
 
 def test_quiz_probe_agrees_with_the_solution():
