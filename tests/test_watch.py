@@ -92,6 +92,28 @@ def test_a_child_python_is_a_subprocess_and_a_fork_a_forked_child(tmp_path):
     assert names.count("forked child") == (1 if hasattr(os, "fork") else 0), names
 
 
+def test_a_thread_started_in_the_block_is_counted_from_its_start():
+    # The sampler finds new threads every 0.1 s or so; what one ran before it was found counts too (it was
+    # lost once, and read as other programs' load: a free-threaded Python's pool threads, 0.1 s each).
+    ran = {}
+
+    def spin() -> None:
+        c0, end = time.thread_time(), time.perf_counter() + 0.3
+        while time.perf_counter() < end:
+            pass
+        ran["cpu"] = time.thread_time() - c0
+
+    with watch() as watching:
+        time.sleep(0.05)  # past the sampler's first look at the threads
+        spinner = threading.Thread(target=spin, name="spinner")
+        spinner.start()
+        spinner.join(10)
+    record = watching.record
+    lane = next(lane for lane in record.lanes if lane.name == "spinner")
+    # the look after the sleep comes ~0.075 s after the start (a sample every 5 ms, a look every 25 samples)
+    assert record.total(lane) == pytest.approx(ran["cpu"], abs=0.03), (record.total(lane), ran)
+
+
 def test_sleeping_threads_stay_near_idle():
     with watch() as watched:
         threads = [threading.Thread(target=time.sleep, args=(0.3,), name=f"sleeper-{k}") for k in range(20)]

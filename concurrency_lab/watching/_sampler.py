@@ -60,6 +60,8 @@ class Lane:
         self.ppid = 0
         self.cmdline: list[str] = []
         self.ended = False
+        self.born_after: int | None = None
+        """The sample index of the tree look before the one that found it, when it started during the watch."""
 
     def to_json(self) -> dict:
         return {"key": self.key, "kind": self.kind, "pid": self.pid, "tid": self.tid, "first": self.first,
@@ -215,6 +217,7 @@ class Sampler:
         self.members: dict[int, list[int]] = {}  # process pid -> its threads, as last seen
         self.last: dict[int, dict[int, int]] = {}  # process pid -> {thread: run ns at the last sample}
         self.dead: dict[int, int] = {}  # process pid -> run ns of its threads that ended
+        self.last_look: int | None = None  # the sample index of the last look at the tree
 
     def look_at_tree(self, n: int) -> bool:
         """Refresh which threads and processes exist; False once the watched process is gone."""
@@ -237,12 +240,14 @@ class Sampler:
                     ppid, cmdline = reader.describe(pid)
                     if cmdline:
                         lane.ppid, lane.cmdline = ppid, cmdline
+        self.last_look = n
         return True
 
     def _lane(self, key: str, kind: str, pid: int, tid: int, n: int) -> None:
         if key not in self.lanes:
             lane = self.lanes[key] = Lane(key, kind, pid, tid, n)
             lane.values = [None] * (n - lane.first)
+            lane.born_after = self.last_look
             if kind == "process":
                 lane.ppid, lane.cmdline = self.reader.describe(pid)
 
@@ -258,6 +263,26 @@ class Sampler:
                 value = reader.run_ns(lane.pid, lane.tid) if lane.kind == "thread" else self._process_ns(lane.pid)
                 lane.ended = value is None
             lane.values.append(value)
+            if lane.born_after is not None and value is not None:
+                self._backfill(lane)
+
+    def _backfill(self, lane: Lane) -> None:
+        """Spread what a lane ran before it was found evenly back to the tree look before, where it must
+        have started (one that existed then would have been found then).
+
+        Its run time counts from its start, so all of it fell inside the watch; dropped, it read as
+        other programs' load and as idle cores (a free-threaded Python's two pool threads ran 0.1 s,
+        both cores busy, before the look that found them, and the picture showed nothing there). Spread
+        evenly, a lane never runs more than all of each interval (its run time cannot pass the time since
+        it started), and threads that took turns in that window add up to what they ran together.
+        """
+        p, n, times = lane.born_after, len(self.times) - 1, self.times
+        lane.born_after = None
+        value, span = lane.values[-1], times[n] - times[p]
+        if span <= 0 or n <= p:
+            return
+        lane.first = p
+        lane.values = [value * (times[j] - times[p]) // span for j in range(p, n)] + [value]
 
     def _process_ns(self, pid: int) -> int | None:
         """A process's run time: its living threads' plus those that ended (so it never goes down);
