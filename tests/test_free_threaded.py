@@ -5,12 +5,41 @@ measured live."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+from pathlib import Path
 
 import pytest
 
 from concurrency_lab import interpreters, lessons
 from concurrency_lab.lessons import beyond_free_threaded as ft
 from concurrency_lab.replay import load_recording
+from concurrency_lab.watching import WatchRecord
+
+TOOL = Path(__file__).parents[1] / "tools" / "record_free_threaded.py"
+#: Two named threads counting, for the live watch (long enough to be seen: the sampler looks for new threads
+#: every 0.1 s, and misses one that lives less).
+COUNTING = """
+import threading
+
+def count(n):
+    total = 0
+    for i in range(n):
+        total += i
+
+threads = [threading.Thread(target=count, args=(3_000_000,), name=f"counter-{k}") for k in range(2)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+"""
+
+
+def _lesson_02_cell() -> str:
+    """Lesson 02's `%%watch threads` cell, read by the tool that records it."""
+    spec = importlib.util.spec_from_file_location("record_free_threaded", TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool.watched_cell()
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +79,24 @@ def test_the_race_replayed_lost_updates_and_the_lock_kept_them():
     assert "replayed: recorded on " in repr(race) and "GIL off" in race.python
     assert race.verdict() == ("without the GIL, updates were lost without a lock: True; "
                               "with the lock none were: True")
+
+
+def test_the_watch_recording_is_lesson_02s_cell_in_a_python_without_the_gil():
+    record = WatchRecord.read(ft.FREE_THREADED_WATCH)
+    assert record.meta["gil_enabled"] is False and record.meta["python"].startswith("3.13")
+    assert record.code.strip() == _lesson_02_cell().strip(), "lesson 02's cell changed: record it again"
+    assert {"ThreadPoolExecutor-0_0", "ThreadPoolExecutor-0_1"} <= {lane.name for lane in record.active_lanes()}
+
+
+def test_the_watch_replayed_says_it_was_recorded_and_for_which_code():
+    cell = _lesson_02_cell()
+    replayed = ft.watch_without_the_gil(cell, found=[])
+    assert replayed.source.startswith("replayed: recorded on ") and replayed.same_code
+    assert repr(replayed).splitlines()[0] == f"{replayed.python} ({replayed.source}):"
+    assert "GIL off" in replayed.python
+    assert replayed.verdict().endswith(": True")  # recorded on a quiet machine (the tool refuses a busy one)
+    other = ft.watch_without_the_gil("pass", found=[])
+    assert not other.same_code and "not the code passed in" in repr(other)
 
 
 def test_single_thread_cost_says_what_is_missing_without_both_builds(found):
@@ -95,3 +142,16 @@ def test_single_thread_cost_measured_live_and_python_gil_1_turns_it_on(found, fr
     cost = ft.single_thread_cost(found, size=50_000)
     assert cost.with_gil_build > 0 and cost.free_threaded > 0 and cost.free_threaded_gil_on > 0
     assert cost.gil_on_reported is True
+
+
+def test_watch_without_the_gil_measured_live(found, free):
+    watched = ft.watch_without_the_gil(COUNTING, found)
+    assert watched.source == "measured now, on this machine" and watched.record.meta["gil_enabled"] is False
+    names = {lane.name for lane in watched.record.lanes}
+    assert {"MainThread", "counter-0", "counter-1"} <= names, names
+    assert watched.record.code == COUNTING
+
+
+def test_lesson_06_says_how_many_times_the_race_runs():
+    lesson = next((Path(__file__).parents[1] / "notebooks").glob("06_*.md")).read_text(encoding="utf-8")
+    assert f"up to {ft.RACE_TRIES} times, until a run loses updates" in lesson

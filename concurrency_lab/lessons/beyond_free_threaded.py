@@ -4,6 +4,9 @@ beside this Python's, and what the free-threaded build costs a single thread.
 - `without_the_gil`: measured here when a free-threaded Python is ready on this machine (found by
   `interpreters.find_interpreters`, or built by `tools/build-free-threaded.sh`); otherwise the
   recording shipped in `recorded/free-threaded/`, always labelled as recorded, with where and when.
+- `watch_without_the_gil`: any code (lesson 02 passes its `%%watch` cell's), run as a script by the
+  free-threaded Python and watched from inside it, so the same lanes-and-cores picture shows its threads;
+  or the watch record shipped beside the sweep.
 - `single_thread_cost`: the same pure-Python loop, one thread, in the free-threaded build and in the
   GIL build of the same minor version, and in the free-threaded build with `PYTHON_GIL=1`.
 
@@ -21,17 +24,27 @@ from typing import Any
 
 from .beyond import AcrossPythons
 
-__all__ = ["FREE_THREADED_RECORDING", "RaceWithoutTheGil", "SingleThreadCost", "free_threaded_python",
-           "race_without_the_gil", "recorded_without_the_gil", "single_thread_cost", "without_the_gil"]
+__all__ = ["FREE_THREADED_RECORDING", "FREE_THREADED_WATCH", "RaceWithoutTheGil", "SingleThreadCost",
+           "WatchedWithoutTheGil", "free_threaded_python", "race_without_the_gil", "recorded_without_the_gil",
+           "single_thread_cost", "watch_without_the_gil", "without_the_gil"]
 
 #: The recording lessons replay where no free-threaded Python is ready (tools/record-free-threaded.sh).
 FREE_THREADED_RECORDING = Path(__file__).parents[1] / "recorded" / "free-threaded" / "2-cores-amd-epyc-py3.13t.jsonl"
+#: The watch record lessons replay where no free-threaded Python is ready (same machine file as the sweep).
+FREE_THREADED_WATCH = FREE_THREADED_RECORDING.with_name("2-cores-amd-epyc-py3.13t.watch.json")
+#: Cores busy at or above this, on average over a watched block, count as "more than one core at once"
+#: (threads that share a GIL stay at or under ~1.0 on any machine; see lessons.native.PARALLEL_AT).
+PARALLEL_AT = 1.3
+#: Seconds the watched script may run in the child Python (section 2's code takes about 1 s).
+WATCH_TIMEOUT_S = 120.0
 #: Within this ratio of the GIL build's time, two single-thread timings count as the same speed (a busy
 #: spell moves one fastest-of-3 timing by a few percent).
 SAME_SPEED = 1.05
-#: Runs of the race without a lock before it is reported as losing nothing: a make test run once saw none lost
-#: in one run (the host held one of the 2 cores, and the two threads ran one after the other).
-RACE_TRIES = 5
+#: Runs of the race without a lock before it is reported as losing nothing (it stops at the first run that
+#: lost updates). A busy machine can run the two threads one after the other: a make test run once saw none
+#: lost in one run, and with a loaded make test and stress-ng beside it, 1 of 10 calls saw none in 5 runs
+#: (others needed 4). A run is about 30 ms.
+RACE_TRIES = 20
 #: Seconds a child Python may take for the single-thread timing (three runs of a ~0.2 s loop, plus start-up).
 CHILD_TIMEOUT_S = 60.0
 
@@ -71,6 +84,75 @@ def recorded_without_the_gil(path: str | os.PathLike = FREE_THREADED_RECORDING) 
     rec = load_recording(path)
     return AcrossPythons(rec.records, None, f"{rec.label.replace('recorded', 'replayed: recorded', 1)} "
                                             f"(no free-threaded Python is ready here)")
+
+
+# -- the same code, watched, in a free-threaded Python ---------------------------------------------
+
+_WATCH_IN = r"""
+import platform, sys
+from concurrency_lab.watching import watch
+code = open(sys.argv[1], encoding="utf-8").read()
+with watch(code=code) as watching:
+    exec(compile(code, sys.argv[1], "exec"), {"__name__": "__main__"})
+record = watching.record
+record.meta["python"] = platform.python_version()
+record.meta["gil_enabled"] = getattr(sys, "_is_gil_enabled", lambda: True)()
+record.save(sys.argv[2])
+"""
+
+
+@dataclass(frozen=True)
+class WatchedWithoutTheGil:
+    """A block of code watched in a free-threaded Python (`record` is its `WatchRecord`)."""
+
+    record: Any
+    source: str
+    """"measured now, on this machine", or where and when the replayed record was made."""
+    same_code: bool = True
+    """False when a recording was replayed for code other than the code it ran."""
+
+    @property
+    def python(self) -> str:
+        gil = "on" if self.record.meta.get("gil_enabled", True) else "off"
+        return f"Python {self.record.meta.get('python', '?')} free-threaded, GIL {gil}"
+
+    def __repr__(self) -> str:
+        peak = self.record.cores_busy(0.1)
+        lines = [f"{self.python} ({self.source}):", self.record.summary(),
+                 f"cores busy: {self.record.parallelism:.2f} on average, {peak.max() if peak.size else 0:.2f} at "
+                 f"the most over 0.1 s"]
+        if not self.same_code:
+            lines.append("(the recording ran section 2's code as shipped, not the code passed in)")
+        return "\n".join(lines)
+
+    def verdict(self) -> str:
+        return (f"the threads kept more than one core busy at once (cores busy {PARALLEL_AT} or more on "
+                f"average): {self.record.parallelism >= PARALLEL_AT}")
+
+
+def watch_without_the_gil(code: str, found: list | None = None) -> WatchedWithoutTheGil:
+    """Run `code` as a script in a free-threaded Python, watched there by `watching.watch` (the sampler is
+    started by that Python, from this package, so the lanes are its threads by their `threading` names).
+    With no free-threaded Python ready, the shipped record of section 2's code, labelled as recorded."""
+    import tempfile
+
+    from ..children import run_child
+    from ..watching import WatchRecord
+
+    free = free_threaded_python(found)
+    if free is None:
+        from ..replay import load_recording
+
+        record = WatchRecord.read(FREE_THREADED_WATCH)
+        label = load_recording(FREE_THREADED_RECORDING).label.replace("recorded", "replayed: recorded", 1)
+        return WatchedWithoutTheGil(record, label, same_code=record.code.strip() == code.strip())
+    with tempfile.TemporaryDirectory(prefix="concurrency-lab-watch-") as folder:
+        script, out = Path(folder, "watched.py"), Path(folder, "watch.json")
+        script.write_text(code, encoding="utf-8")
+        done = run_child([free.executable, "-c", _WATCH_IN, str(script), str(out)], timeout=WATCH_TIMEOUT_S,
+                         env=_child_env(free, {"PYTHON_GIL": "0"}))
+        _check_child(free, done)
+        return WatchedWithoutTheGil(WatchRecord.read(out), "measured now, on this machine")
 
 
 # -- the price: one thread, with and without the GIL -------------------------------------------------
@@ -164,14 +246,20 @@ def _json_from(python: Any, code: str, env: dict[str, str]) -> dict[str, Any]:
     the JSON it printed last."""
     from ..children import run_child
 
-    child_env = {**os.environ, **env}
-    if python.pythonpath:
-        child_env["PYTHONPATH"] = python.pythonpath
-    done = run_child([python.executable, "-c", code], timeout=CHILD_TIMEOUT_S, env=child_env)
+    done = run_child([python.executable, "-c", code], timeout=CHILD_TIMEOUT_S, env=_child_env(python, env))
+    _check_child(python, done)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _child_env(python: Any, env: dict[str, str]) -> dict[str, str]:
+    """This process's environment, plus `env`, plus the PYTHONPATH that lets `python` import this package."""
+    return {**os.environ, **env, **({"PYTHONPATH": python.pythonpath} if python.pythonpath else {})}
+
+
+def _check_child(python: Any, done: Any) -> None:
     if not done.ok:
         why = "ran past its time limit" if done.timed_out else f"exited with {done.returncode}"
         raise RuntimeError(f"a child {python.executable} {why}: {done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # -- lesson 06: the race, without the GIL ---------------------------------------------------------
