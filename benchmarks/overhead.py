@@ -9,7 +9,8 @@ Targets (judged on the median):
 * cpu-*-warm   processes, 2 workers, 8 x ~0.2 s pure-Python tasks:
                our speedup / raw speedup >= 0.97 (speedup = sequential wall /
                parallel wall, all three measured in the same repeat; warm pools,
-               each side run twice per repeat in ABBA order so steady drift cancels).
+               each side run twice per repeat in ABBA order so steady drift cancels;
+               fresh pools for every repeat, so no one process's speed decides it).
                Beside it, for information, a control: raw against a second,
                identical raw pool in the same ABBA order. It should be 1; how far
                it strays is this machine's noise floor for the comparison.
@@ -229,31 +230,18 @@ def bench_cpu(repeats: int, task_s: float, tasks: int, targets: Targets) -> dict
     outside: dict[str, list[float]] = {m: [] for m in methods}
     print(f"\n== CPU-bound, processes, {WORKERS} workers, {tasks} tasks x ~{task_s} s (cpu({n})), "
           f"{repeats} repeats ==")
-    print("   speedup = sequential loop wall / parallel wall, same repeat; warm = pool started and primed "
-          "outside the timing,\n   each side run twice per repeat in ABBA order and averaged; "
+    print("   speedup = sequential loop wall / parallel wall, same repeat; warm = pools started fresh for the "
+          "repeat and primed outside the timing,\n   each side run twice per repeat in ABBA order and averaged; "
           "cold = pool made, run and shut down inside the timing")
 
-    with ExitStack() as stack:
-        warm = {}
-        for m in methods:
-            ours = ProcessRunner(WORKERS, start_method=m)
-            stack.enter_context(ours)  # starts it; closes it at the end
-            raw = stack.enter_context(raw_process_pool(multiprocessing.get_context(m), WORKERS))
-            # the control: a second raw pool, the same in every way, timed against the first
-            twin = stack.enter_context(raw_process_pool(multiprocessing.get_context(m), WORKERS))
-            # prime all: every worker imports concurrency_lab.workloads before timing starts
-            ours.run(cpu, [1000] * 4 * WORKERS)
-            for pool in (raw, twin):
-                list(pool.map(cpu, [1000] * 4 * WORKERS))
-            warm[m] = (ours, raw, twin)
-
-        for r in range(repeats):
-            t0 = now()
-            for x in items:
-                cpu(x)
-            seq_s.append(now() - t0)
-            for m in (methods if r % 2 == 0 else methods[::-1]):
-                _cpu_repeat(r, m, *warm[m], items, cols[m], outside[m], ProcessRunner)
+    for r in range(repeats):
+        t0 = now()
+        for x in items:
+            cpu(x)
+        seq_s.append(now() - t0)
+        for m in (methods if r % 2 == 0 else methods[::-1]):
+            with ExitStack() as stack:
+                _cpu_repeat(r, m, *_fresh_pools(stack, m, ProcessRunner), items, cols[m], outside[m], ProcessRunner)
 
     out: dict = {"n": n, "task_s": task_s, "tasks": tasks, "sequential_s": summary(seq_s)}
     spread = max(seq_s) / min(seq_s) - 1
@@ -287,6 +275,26 @@ def bench_cpu(repeats: int, task_s: float, tasks: int, targets: Targets) -> dict
         out[m]["ours_outside_wall_ms"] = summary([x * 1e3 for x in outside[m]])
         print(f"   {'':<11} (info) warm runner.run() time outside record.wall: {cell(outside[m], 1e3, 2)} ms per run")
     return out
+
+
+def _fresh_pools(stack: ExitStack, m: str, runner_cls) -> tuple:
+    """Ours, raw and an identical raw twin, started fresh for one repeat and primed (every worker imports
+    `workloads` before timing); `stack` closes them.
+
+    Fresh for every repeat, not kept for the whole benchmark: the same tasks take 2 to 6% more or less CPU
+    in one pool's workers than in another's, for the life of those processes (benchmarks/where_time_goes.py,
+    benchmarks/README.md), so one pool against one pool measured those processes, not the code.
+    """
+    from concurrency_lab.workloads import cpu
+
+    ours = stack.enter_context(runner_cls(WORKERS, start_method=m))  # starts it; closes it at the end
+    raw = stack.enter_context(raw_process_pool(multiprocessing.get_context(m), WORKERS))
+    # the control: a second raw pool, the same in every way, timed against the first
+    twin = stack.enter_context(raw_process_pool(multiprocessing.get_context(m), WORKERS))
+    ours.run(cpu, [1000] * 4 * WORKERS)
+    for pool in (raw, twin):
+        list(pool.map(cpu, [1000] * 4 * WORKERS))
+    return ours, raw, twin
 
 
 def _cpu_repeat(r: int, m: str, ours, raw, twin, items: list, c: dict, outside: list, runner_cls) -> None:
