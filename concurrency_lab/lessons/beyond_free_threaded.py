@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .beyond import AcrossPythons
+from .native import PARALLEL_AT  # cores busy that count as "more than one core at once"
 
 __all__ = ["FREE_THREADED_RECORDING", "FREE_THREADED_WATCH", "RaceWithoutTheGil", "SingleThreadCost",
            "WatchedWithoutTheGil", "free_threaded_python", "race_without_the_gil", "recorded_without_the_gil",
@@ -32,9 +33,6 @@ __all__ = ["FREE_THREADED_RECORDING", "FREE_THREADED_WATCH", "RaceWithoutTheGil"
 FREE_THREADED_RECORDING = Path(__file__).parents[1] / "recorded" / "free-threaded" / "2-cores-amd-epyc-py3.13t.jsonl"
 #: The watch record lessons replay where no free-threaded Python is ready (same machine file as the sweep).
 FREE_THREADED_WATCH = FREE_THREADED_RECORDING.with_name("2-cores-amd-epyc-py3.13t.watch.json")
-#: Cores busy at or above this, on average over a watched block, count as "more than one core at once"
-#: (threads that share a GIL stay at or under ~1.0 on any machine; see lessons.native.PARALLEL_AT).
-PARALLEL_AT = 1.3
 #: Seconds the watched script may run in the child Python (section 2's code takes about 1 s).
 WATCH_TIMEOUT_S = 120.0
 #: Within this ratio of the GIL build's time, two single-thread timings count as the same speed (a busy
