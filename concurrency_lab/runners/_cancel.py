@@ -124,8 +124,14 @@ class TaskGuard:
         """From the running thread, when its run ends: no exception can arrive after this returns.
 
         The one exception `cancel` may have sent can still be on its way: it
-        is raised at this thread's next bytecode, perhaps inside this method.
-        It is caught here and the closing goes on; nothing more can come.
+        is raised at this thread's next check for pending exceptions, perhaps
+        inside this method, where it is caught and the closing goes on. But a
+        call's first bytecode (RESUME) is such a check too, and it lies outside
+        any handler here: the free-threaded 3.13t build, where the sender reads
+        `inside` while the owner runs on in parallel, let one escape from there
+        past the end of a run (CI, `test_a_cancelled_task_never_leaks...`). So
+        call it as `try: close() / except TaskCancelled: close()`; with `inside`
+        set back to None on every way out of a task, no second one can come.
         """
         while True:
             try:

@@ -54,7 +54,10 @@ class AsyncioRunner(Runner):
         except TaskCancelled:
             pass  # it arrived just after the blocking call returned: the loop is being closed anyway
         finally:
-            guard.close()
+            try:
+                guard.close()
+            except TaskCancelled:  # the same, arriving at close()'s first bytecode (see `TaskGuard.close`)
+                guard.close()
 
     def _warm_up(self, stop: threading.Event | None) -> None:
         async def make_slots() -> asyncio.Queue:

@@ -54,15 +54,20 @@ class SequentialRunner(Runner):
             for index, item in enumerate(items):
                 submitted = perf_counter_ns()
                 guard.inside = me
-                outcome = call_timed(target, item)
-                guard.inside = None
+                try:
+                    outcome = call_timed(target, item)
+                finally:
+                    guard.inside = None  # on every way out: the watchdog never sends again for this task
                 col.add(index, submitted, outcome, perf_counter_ns())
                 limits.check()
         except TaskCancelled:
             limits.check()  # raises RunStopped, saying whether Stop or the deadline ended the task
             raise RunStopped("cancelled: the run was stopped before this task finished") from None
         finally:
-            guard.close()
+            try:
+                guard.close()
+            except TaskCancelled:  # sent as the task ended, it arrived at close()'s first bytecode
+                guard.close()
 
 
 def _done(outcome: tuple) -> Future:
