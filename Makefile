@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
 
-.PHONY: lab test bench lessons lint clean
+.PHONY: lab test bench lessons lint clean demo slides
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "concurrency-lab needs Python 3.11 or newer; run: make PYTHON=python3.11 ...")'
@@ -20,6 +20,15 @@ $(STAMP): pyproject.toml
 ## make lab: set up, then open the lessons in JupyterLab (LAB_ARGS="--no-browser" for a headless server)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+
+## make demo: set up, then serve the explorers of every lesson (LESSON=02: of one) on a page with no code (Voila, 127.0.0.1, a token)
+demo: $(STAMP)
+	$(BIN)/concurrency-lab demo $(or $(LESSON),all)
+
+## make slides: set up, then write every lesson as one HTML file of slides that needs no network, into slides/
+slides: $(STAMP)
+	mkdir -p slides
+	for nb in notebooks/[0-9][0-9]_*.ipynb; do $(BIN)/concurrency-lab slides $$nb --out slides/$$(basename $${nb%.ipynb}).html || exit 1; done
 
 ## make test: set up, then run the whole test suite
 test: $(STAMP)
@@ -42,7 +51,7 @@ lessons: $(STAMP)
 		../$(BIN)/jupytext --sync $$md || exit 1; done
 
 lint: $(STAMP)
-	$(BIN)/ruff check concurrency_lab tests benchmarks tools conftest.py
+	$(BIN)/ruff check concurrency_lab tests benchmarks tools conftest.py setup.py
 
 clean:
-	rm -rf $(VENV) .venv-py3.* .pytest_cache artifacts
+	rm -rf $(VENV) .venv-py3.* .pytest_cache artifacts slides

@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     # beyond one interpreter: other Pythons (free-threaded builds), recorded sweeps from bigger machines
     "interpreters": "concurrency_lab.interpreters",
     "replay": "concurrency_lab.replay",
+    "classroom": "concurrency_lab.classroom",
     # records
     "TaskEvent": "concurrency_lab.records",
     "RunRecord": "concurrency_lab.records",

@@ -173,6 +173,26 @@ def speedup(data: Data, *, cold: bool = False) -> pd.DataFrame:
     return out
 
 
+def scaling(data: Data) -> pd.DataFrame:
+    """Each backend's speedup over itself at one worker: median wall at 1 worker / median wall at n.
+
+    Input: either shape; no sequential run needed. A class's machines differ in what one pool costs
+    them, so each curve starts from its own pool at one worker, and what is left is how the backend
+    scales there. Normalised per task, like `speedup`, so a per-worker sweep reads alike. One row per
+    configuration (CONFIG): `time` (median wall), `repeats`, `speedup` (NaN without a 1-worker run).
+    """
+    r = runs(data)
+    r = r[r["backend"] != "sequential"]
+    out = r.groupby(list(CONFIG), sort=True, dropna=False).agg(
+        time=("wall", "median"), repeats=("run_id", "count")).reset_index()
+    keys = [*CURVE, "chunksize"]
+    one = out[out["max_workers"] == 1]
+    base = (one["time"] / one["tasks"]).groupby([one[k] for k in keys], dropna=False).median()
+    out = out.join(base.rename("base_per_task"), on=keys)
+    out["speedup"] = out.pop("base_per_task") * out["tasks"] / out["time"]
+    return out
+
+
 def efficiency(data: Data, *, cold: bool = False) -> pd.DataFrame:
     """`speedup()` with the columns an efficiency plot needs: 1.0 is perfect use of every worker."""
     return speedup(data, cold=cold)[[*CONFIG, "efficiency", "speedup", "repeats", "basis"]]

@@ -1,4 +1,4 @@
-"""`concurrency-lab info | run | sweep` (also `python -m concurrency_lab`)."""
+"""`concurrency-lab info | run | sweep | lessons | class | slides | demo` (also `python -m concurrency_lab`)."""
 
 from __future__ import annotations
 
@@ -77,6 +77,24 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", default="sweep.csv", help="records file (.csv or .jsonl)")
     sw.add_argument("--describe", action="store_true",
                     help="also write OUT's .machine.json (cores, CPU, Python, command): a recording to replay")
+
+    ls = sub.add_parser("lessons", help="copy the lessons, with their outputs, out of the installed package")
+    ls.add_argument("dir", nargs="?", default=None, help="where to (default: ./concurrency-lab-lessons)")
+    ls.add_argument("--force", action="store_true", help="also overwrite lessons you edited there")
+
+    cls = sub.add_parser("class", help="a class's recordings (every sweep ... --describe in DIR) on one speedup plot")
+    cls.add_argument("dir", help="folder of recordings: NAME.jsonl beside NAME.machine.json (subfolders too)")
+    cls.add_argument("--out", default="class.png", help="where to write the plot (.png, .svg or .pdf)")
+
+    sl = sub.add_parser("slides", help="a lesson as one HTML file of slides that needs no network")
+    sl.add_argument("lesson", help="a lesson's number (02) or an executed .ipynb")
+    sl.add_argument("--out", default=None, help="where to write it (default: NN_topic.slides.html here)")
+
+    dm = sub.add_parser("demo", help="the explorers of a lesson (or all) on a page with no code, served by Voila")
+    dm.add_argument("lesson", nargs="?", default="all", help="a lesson's number, e.g. 02 (default: all)")
+    dm.add_argument("--port", type=_positive_int, default=8866)
+    dm.add_argument("--token", default=None, help="the page's token (default: a new random one, printed)")
+    dm.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return parser
 
 
@@ -145,6 +163,78 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lessons(args: argparse.Namespace) -> int:
+    import shlex
+
+    from .lessonfiles import DEFAULT_DEST, EditedLessons, copy_lessons
+
+    dest = args.dir or DEFAULT_DEST
+    try:
+        done = copy_lessons(dest, force=args.force)
+    except EditedLessons as exc:
+        print(f"{exc.dest} holds lessons you edited; nothing was copied:", file=sys.stderr)
+        for name in exc.files:
+            print(f"  {name}", file=sys.stderr)
+        print("Keep your work: move or rename those files, or overwrite them with "
+              f"`concurrency-lab lessons {shlex.quote(dest)} --force`.", file=sys.stderr)
+        return 1
+    except OSError as exc:  # DIR is a file, a folder we may not write, or this install has no lessons
+        print(f"concurrency-lab lessons: {exc}", file=sys.stderr)
+        return 1
+    for label, names in (("new", done.new), ("updated", done.refreshed), ("overwritten", done.overwritten)):
+        for name in names:
+            print(f"  {label:<11}  {name}")
+    print(f"copied {len(done.written)} lesson file(s) from {done.source} to {done.dest}"
+          f" ({len(done.current)} already up to date)")
+    print(f"next: jupyter lab {shlex.quote(dest)}")
+    return 0
+
+
+def cmd_class(args: argparse.Namespace) -> int:
+    from .classroom import gather, machines, speedups
+
+    found, skipped = gather(args.dir)
+    if found:
+        _print_table(machines(found, args.dir), ["file", "cores", "python", "platform", "recorded_at", "runs"])
+    for path, reason in skipped:
+        print(f"skipped {path}: {reason}")
+    if not found:
+        print(f"no recording to plot in {args.dir} (a learner records one with `concurrency-lab sweep ... --describe`)")
+        return 1
+    import matplotlib.pyplot as plt
+
+    from .plots import class_speedup
+
+    fig = class_speedup(speedups(found))
+    fig.savefig(args.out, dpi=100)
+    plt.close(fig)
+    print(f"plotted {len(found)} recording(s), skipped {len(skipped)}: wrote {args.out}")
+    return 0
+
+
+def cmd_slides(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .lessonfiles import lessons_source
+    from .slides import export_deck
+
+    path = Path(args.lesson)
+    if not path.suffix:  # a number: the lesson of that number in this install
+        found = sorted(lessons_source().glob(f"{args.lesson.zfill(2)}_*.ipynb"))
+        if not found:
+            raise ValueError(f"no lesson {args.lesson!r} in {lessons_source()}")
+        path = found[0]
+    out = export_deck(path, args.out or Path.cwd() / (path.stem + ".slides.html"))
+    print(f"wrote {out}: open it in a browser; arrow keys or a click move through it")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import serve
+
+    return serve(args.lesson, port=args.port, token=args.token, open_browser=not args.no_browser)
+
+
 def config_cores() -> int:
     from .info import usable_cores
 
@@ -176,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = ["concurrency-lab", *(sys.argv[1:] if argv is None else argv)]  # what a recording says made it
     if args.small:
         config.SMALL = True
-    handlers = {"info": cmd_info, "run": cmd_run, "sweep": cmd_sweep}
+    handlers = {"info": cmd_info, "run": cmd_run, "sweep": cmd_sweep, "lessons": cmd_lessons, "class": cmd_class,
+                "slides": cmd_slides, "demo": cmd_demo}
     try:
         return handlers[args.command](args)
     except (ValueError, TypeError) as exc:

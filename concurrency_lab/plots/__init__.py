@@ -19,7 +19,8 @@ that engine is `concurrency_lab.live`, not a plot function, and lives there.
 The modules: `_style` (palette, STYLE, caption, labels), `tasks` (one run:
 `timeline`, `activity`), `curves` (`speedup`, `efficiency`) and `bars`
 (`overhead`, `memory`, `latency`, `by_interpreter`), `watch` (what `cl.watch` saw:
-`watch_lanes`, `cores_busy`, both as `watch`); every public name is here.
+`watch_lanes`, `cores_busy`, both as `watch`), `classroom` (a class's machines: `class_panel`, both
+workloads as `class_speedup`); every public name is here.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ._style import (
     use_style,
 )
 from .bars import by_interpreter, latency, memory, overhead
+from .classroom import class_panel, class_speedup
 from .curves import efficiency, granularity, speedup
 from .tasks import activity, bar_count, timeline
 from .watch import cores_busy, watch, watch_lanes
@@ -47,6 +49,7 @@ from .watch import cores_busy, watch, watch_lanes
 __all__ = [
     "BACKEND_COLORS", "CAPTION_SIZE", "FONT_SIZE", "GID", "MAX_EDGED_BARS", "METHOD_STYLES", "OKABE_ITO",
     "OVERHEAD_COLORS", "PALETTE", "STATE_COLORS", "STYLE", "activity", "bar_count", "by_interpreter", "caption",
+    "class_panel", "class_speedup",
     "cores_busy", "efficiency", "granularity", "latency", "memory", "overhead", "speedup", "timeline", "use_style", "watch",
     "watch_lanes",
 ]

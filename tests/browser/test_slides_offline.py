@@ -1,0 +1,83 @@
+"""A lesson as slides in a room with no network (issue 20): every request that leaves 127.0.0.1 is refused.
+
+Two ways an instructor shows a lesson: live in JupyterLab, with the kernel
+running, through jupyterlab-rise; and from one HTML file exported with
+`concurrency-lab slides` (concurrency_lab/slides.py). Each is opened here with
+the network blocked, moved through to its last slide, and must have asked
+for nothing outside this machine.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+from labserver import NOTEBOOKS
+from notebook_page import OPEN_TIMEOUT_MS
+
+from concurrency_lab import slides
+
+LESSON = next(p for p in NOTEBOOKS if p.name.startswith("02_"))
+LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "file:", "about:")
+
+
+def _block_the_network(page) -> list[str]:
+    refused: list[str] = []
+
+    def route(r) -> None:
+        if r.request.url.startswith(LOCAL):
+            r.continue_()
+        else:
+            refused.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    return refused
+
+
+def _slides_of(path: Path) -> tuple[int, int]:
+    """(slides, sub-slides) the lesson's cells ask for: reveal.js's horizontal and vertical steps."""
+    kinds = [slides.slide_type(c) for c in nbformat.read(path, as_version=4).cells]
+    return kinds.count("slide"), kinds.count("subslide")
+
+
+def test_a_lesson_opens_as_a_live_slideshow_offline_and_moves_to_its_last_slide(page, lab, shots):
+    refused = _block_the_network(page)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{lab.url}/rise/{LESSON.name}?token={lab.token}")
+    page.wait_for_selector(".reveal .slides > section", timeout=OPEN_TIMEOUT_MS)
+    lab.wait_kernel_connected(LESSON.name)  # live: the slideshow has a kernel to run cells on
+    horizontal, vertical = _slides_of(LESSON)
+    assert page.locator(".reveal .slides > section").count() == horizontal
+    page.screenshot(path=str(shots / "slides-rise-first.png"))
+    seen = set()
+    for _ in range(horizontal + vertical + 5):
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(150)  # reveal.js's transition; the hash below is the real end condition
+        seen.add(page.evaluate("() => location.hash"))
+    last = page.evaluate("() => location.hash")
+    assert re.fullmatch(rf"#/slide-{horizontal - 1}-\d+", last), (last, sorted(seen))
+    page.screenshot(path=str(shots / "slides-rise-last.png"))
+    assert refused == [], f"the slideshow asked the network for {refused}"
+
+
+def test_the_exported_deck_works_from_a_file_with_no_network(browser, tmp_path, shots):
+    deck = slides.export_deck(LESSON, tmp_path / "deck.html")
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        refused = _block_the_network(page)
+        page.goto(deck.as_uri())
+        total = len(slides.group(nbformat.read(LESSON, as_version=4).cells))
+        assert page.inner_text("#counter") == f"1 / {total}"
+        for _ in range(total * 4):  # each key shows a fragment or turns a slide
+            if page.inner_text("#counter") == f"{total} / {total}":
+                break
+            page.keyboard.press("ArrowRight")
+        assert page.inner_text("#counter") == f"{total} / {total}"
+        page.screenshot(path=str(shots / "slides-deck-last.png"))
+        broken = page.evaluate("() => [...document.images].filter(i => !i.complete || !i.naturalWidth).length")
+        assert broken == 0 and refused == [], (broken, refused)
+    finally:
+        context.close()
