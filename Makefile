@@ -21,9 +21,9 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-## make demo: set up, then serve the explorers of every lesson (LESSON=02: of one) on a page with no code (Voila, 127.0.0.1, a token)
+## make demo: set up, then serve the explorers of every lesson (LESSON=02: of one; LARGE=1: large text) on a page with no code (Voila, 127.0.0.1, a token)
 demo: $(STAMP)
-	$(BIN)/concurrency-lab demo $(or $(LESSON),all)
+	$(BIN)/concurrency-lab demo $(or $(LESSON),all) $(if $(LARGE),--large,)
 
 ## make slides: set up, then write every lesson as one HTML file of slides that needs no network, into slides/
 slides: $(STAMP)

@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--port", type=_positive_int, default=8866)
     dm.add_argument("--token", default=None, help="the page's token (default: a new random one, printed)")
     dm.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    dm.add_argument("--large", action="store_true", help="every panel's large text on, for a projector")
     return parser
 
 
@@ -232,7 +233,7 @@ def cmd_slides(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import serve
 
-    return serve(args.lesson, port=args.port, token=args.token, open_browser=not args.no_browser)
+    return serve(args.lesson, port=args.port, token=args.token, open_browser=not args.no_browser, large=args.large)
 
 
 def config_cores() -> int:

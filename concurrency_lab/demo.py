@@ -97,10 +97,11 @@ def make(call: ExplorerCall) -> Any:
     return getattr(explorers, call.name)(**call.kwargs)
 
 
-def show(lesson: str | None = None, folder: Path | None = None) -> list[Any]:
+def show(lesson: str | None = None, folder: Path | None = None, large: bool = False) -> list[Any]:
     """Display, under a heading each, the explorers of `lesson` (None or "all": of every lesson).
 
-    Returns them, so a test (or an instructor's cell) can reach their panels.
+    `large` turns each panel's "large text" on, for a projector. Returns them, so a test (or an
+    instructor's cell) can reach their panels.
     """
     from IPython.display import Markdown, display
 
@@ -109,12 +110,13 @@ def show(lesson: str | None = None, folder: Path | None = None) -> list[Any]:
         note = f" (the lesson's {', '.join(call.left_out)}: this explorer's default)" if call.left_out else ""
         display(Markdown(f"### Lesson {call.lesson}: {call.name}{note}"))
         explorer = make(call)
+        explorer.panel.large.value = large
         explorer.display()
         made.append(explorer)
     return made
 
 
-def notebook(lesson: str | None) -> Any:
+def notebook(lesson: str | None, large: bool = False) -> Any:
     """The demo page as a notebook: a title, and one cell that shows the explorers (Voilà hides its code)."""
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -122,7 +124,7 @@ def notebook(lesson: str | None) -> Any:
     nb = new_notebook(cells=[
         new_markdown_cell(f"# concurrency-lab: the explorers of {which}\n\nEach panel measures this machine "
                           "when you press **Run**; **Stop** ends a run within 2 s."),
-        new_code_cell(f"from concurrency_lab import demo\n\n_explorers = demo.show({lesson!r})"),
+        new_code_cell(f"from concurrency_lab import demo\n\n_explorers = demo.show({lesson!r}, large={large!r})"),
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     return nb
@@ -138,7 +140,7 @@ def voila_command(path: Path, port: int, token: str, open_browser: bool) -> list
 
 
 def serve(lesson: str | None = None, port: int = 8866, token: str | None = None, open_browser: bool = True,
-          stopped_within: float = 10.0) -> int:
+          large: bool = False, stopped_within: float = 10.0) -> int:
     """Run the demo page until Ctrl-C, then end Voilà and its kernels (waiting `stopped_within` s, then killing)."""
     import secrets
     import shutil
@@ -153,7 +155,7 @@ def serve(lesson: str | None = None, port: int = 8866, token: str | None = None,
     home = Path(tempfile.mkdtemp(prefix="concurrency-lab-demo-"))
     try:
         path = home / "demo.ipynb"
-        nbformat.write(notebook(lesson), path)
+        nbformat.write(notebook(lesson, large), path)
         print(f"the demo page: http://127.0.0.1:{port}/?token={token}  (Ctrl-C ends it)", flush=True)
         proc = subprocess.Popen(voila_command(path, port, token, open_browser), cwd=home, start_new_session=True)
         previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a closed terminal ends it as Ctrl-C does

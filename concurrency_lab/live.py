@@ -179,13 +179,14 @@ class LiveTimeline:
 
     _SERIES = (("ok", "timeline"), ("failed", "timeline"), ("wait", "activity"), ("run", "activity"))
 
-    def __init__(self, *, activity: bool = True, dpi: float = 100.0, width: float = 10.0) -> None:
+    def __init__(self, *, activity: bool = True, dpi: float = 100.0, width: float = 10.0,
+                 text_scale: float = 1.0) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         n = 2 if activity else 1
-        with mpl.rc_context(STYLE):
-            self.figure = Figure(figsize=(width, 5.0 * n), dpi=dpi)
+        with mpl.rc_context(STYLE):  # text_scale: the same pixels, each point of text larger (a panel's "large text")
+            self.figure = Figure(figsize=(width / text_scale, 5.0 * n / text_scale), dpi=dpi * text_scale)
             FigureCanvasAgg(self.figure)
             axes = list(self.figure.subplots(n, 1, squeeze=False)[:, 0])
             self._tick_offset = mpl.rcParams["ytick.major.size"] + mpl.rcParams["ytick.major.pad"]

@@ -41,7 +41,8 @@ def test_a_learners_own_recording_is_not_on_the_page():
 
 def test_the_page_is_one_cell_and_voila_listens_on_loopback_behind_the_token(tmp_path):
     nb = demo.notebook("02")
-    assert [c.cell_type for c in nb.cells] == ["markdown", "code"] and "demo.show('02')" in nb.cells[1].source
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code"] and "demo.show('02', large=False)" in nb.cells[1].source
+    assert "large=True" in demo.notebook("all", large=True).cells[1].source
     cmd = demo.voila_command(tmp_path / "demo.ipynb", 8870, "t0k", open_browser=False)
     assert {"--Voila.ip=127.0.0.1", "--port=8870", "--token=t0k", "--no-browser"} <= set(cmd)
     json.dumps(nb)  # it is a plain notebook

@@ -47,7 +47,8 @@ def test_a_blocking_run_leaves_its_results_in_the_panel():
     panel = explorer.panel
     records = explorer.run()
     assert len(records) == 3
-    assert bytes(panel.image.value).startswith(b"\x89PNG") and panel.image.layout.display == ""
+    assert bytes(panel.image.value).startswith(b"<?xml") and panel.image.format == "svg+xml"  # sharp at any zoom
+    assert panel.image.layout.display == ""
     assert panel.table.value.count("<tr") == 1 + 3
     assert "done: 3 run(s), measured by the cell below" in panel.status.value
     assert "other programs used" in panel.status.value  # the share of the CPU others took meanwhile

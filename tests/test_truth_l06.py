@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from concurrency_lab import config, lessons
+from concurrency_lab import config, info, lessons
 from concurrency_lab.lessons import races_sharing
 from concurrency_lab.load import Load
 
@@ -82,12 +82,20 @@ def test_the_opening_is_plain_threading_code_with_the_interval_restored():
 
 
 def test_the_plain_race_loses_updates_and_the_plain_lock_is_exact(capsys):
+    """Up to 5 runs of the racy cell until one loses updates: on a free-threaded Python (the 3.13t lane) a
+    machine busy with other programs ran the two threads one after the other, and nothing was lost (a run
+    in which they never overlapped says nothing about the race). With the GIL the first run loses."""
     racy, verdict, locked = _plain_cells()
     before = sys.getswitchinterval()
     namespace: dict = {}
-    exec(racy, namespace)  # noqa: S102 - the lesson's own cell
-    exec(verdict, namespace)  # noqa: S102
-    assert "updates were lost: True" in capsys.readouterr().out
+    outs = []
+    for _ in range(1 if info.gil_enabled() else 5):
+        exec(racy, namespace)  # noqa: S102 - the lesson's own cell
+        exec(verdict, namespace)  # noqa: S102
+        outs.append(capsys.readouterr().out)
+        if "updates were lost: True" in outs[-1]:
+            break
+    assert "updates were lost: True" in outs[-1], outs
     exec(locked, namespace)  # noqa: S102
     assert capsys.readouterr().out.strip() == "expected 1,000,000, got 1,000,000"
     assert sys.getswitchinterval() == before

@@ -21,6 +21,7 @@ from matplotlib.patches import PathPatch, Rectangle  # noqa: E402
 from support import _is_helper  # noqa: E402
 
 from concurrency_lab import config, info, plots, widgets  # noqa: E402
+from concurrency_lab.explorers._panel import LARGE  # noqa: E402
 
 FORK = "processes:fork" if "fork" in config.available_start_methods() else f"processes:{config.default_start_method()}"
 #: A generous bound for a whole small run on a loaded 2-core CI machine.
@@ -46,7 +47,7 @@ def run_panel(panel: widgets.Panel, **values) -> None:
     assert panel.done.wait(RUN_TIMEOUT_S), "the run did not finish"
     assert panel.error is None, panel.status.value
     assert panel.progress.value == panel.progress.max
-    assert bytes(panel.image.value).startswith(b"\x89PNG")
+    assert bytes(panel.image.value).startswith(b"\x89PNG" if panel.image.format == "png" else b"<?xml")
 
 
 def reached(widget, at_least: int) -> threading.Event:
@@ -174,6 +175,31 @@ def test_timeline_panel_draws_every_task_and_the_activity_lanes():
     assert sum(plots.bar_count(p) for p in ours(panel.axes[0])) == 6
     assert sum(plots.bar_count(p) for p in ours(panel.axes[1])) > 0  # run / wait lanes
     assert "share" in panel.table.value
+
+
+def test_large_text_draws_the_results_again_with_every_font_larger_against_the_plot():
+    """For a projector (issue 20): the figure is drawn 1.3 times narrower in inches and fills the same width,
+    so every point of text takes 1.3 times more of the plot; off again gives the normal size back."""
+    panel = widgets.ScalingExplorer().panel
+    run_panel(panel, backends=("threads",), workload="cpu", workers=(1, 2), size="20000", tasks=4, repeats=1)
+    normal, picture = panel.figure.get_size_inches(), bytes(panel.image.value)
+    panel.large.value = True
+    assert panel.figure.get_size_inches()[0] * LARGE == pytest.approx(normal[0])
+    assert panel.figure.get_size_inches()[1] == pytest.approx(normal[1])  # the same height for title and legend
+    assert bytes(panel.image.value) != picture and bytes(panel.image.value).startswith(b"<?xml")  # redrawn
+    panel.large.value = False
+    assert list(panel.figure.get_size_inches()) == pytest.approx(list(normal))
+
+
+def test_large_text_in_the_painted_timeline_keeps_its_pixels():
+    panel = widgets.TimelineExplorer().panel
+    run_panel(panel, backend="threads", workers=2, workload="cpu", size="20000", tasks=4)
+    normal = panel.live.figure.get_size_inches()
+    pixels = normal * panel.live.figure.dpi
+    panel.large.value = True
+    assert list(panel.live.figure.get_size_inches() * LARGE) == pytest.approx(list(normal))
+    assert list(panel.live.figure.get_size_inches() * panel.live.figure.dpi) == pytest.approx(list(pixels))
+    assert bytes(panel.image.value).startswith(b"\x89PNG")
 
 
 def test_timeline_stop_kills_process_workers_promptly():

@@ -50,6 +50,7 @@ class TimelinePanel(Panel):
     parsers = {"size": parse_size}
     rows = 2
     figsize = (10.0, 4.0)
+    picture_format = "png"  # live.LiveTimeline repaints only its bars, as pixels (under 50 ms a frame)
     note = ("<b>One run, task by task.</b> Top: when each task ran on which worker. Bottom (workload cpu_traced): "
             "when each worker really computed (green) or waited for the GIL or a core (orange), from samples "
             "each task takes of its own progress; both fill in as tasks finish.")
@@ -82,10 +83,15 @@ class TimelinePanel(Panel):
         if rec is None:
             return
         if getattr(self, "live", None) is None:
-            self.live = live.LiveTimeline()
+            self.live = live.LiveTimeline(text_scale=self.scale)
             self.figure, self.axes = self.live.figure, [self.live.timeline_ax, self.live.activity_ax]
         samples = list(self.model.samples)
         self.live.update(rec, analysis.gil_activity(samples) if samples else None)
+
+    def new_figure(self) -> None:
+        """`live.LiveTimeline` makes its own figure, at the text scale, on the next draw."""
+        self.live = None
+        super().new_figure()
 
     def refresh(self) -> None:
         with self._draw_lock:

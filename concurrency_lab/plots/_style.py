@@ -107,8 +107,11 @@ def _dress(ax: Axes, title: str, xlabel: str, ylabel: str, data: pd.DataFrame | 
             old.remove()
         # Under the x label: ticks, tick labels, the label and their pads, in points.
         below = 3.5 + 3.5 + 1.2 * (FONT_SIZE - 1) + 4 + 1.2 * FONT_SIZE + 6
+        # wrap: in a narrow figure (a panel's "large text") the line breaks at the figure's edge, not in it
         ax.annotate(text, xy=(0, 0), xycoords="axes fraction", xytext=(0, -below), textcoords="offset points",
-                    ha="left", va="top", fontsize=CAPTION_SIZE, color="0.35", gid=GID)
+                    ha="left", va="top", fontsize=CAPTION_SIZE, color="0.35", gid=GID, wrap=True)
+    if xlabel.startswith("time"):  # labels of 6 characters ("0.0025"): fewer of them, or they run together
+        ax.locator_params(axis="x", nbins=6)
 
 
 def caption(data: Any) -> str:
