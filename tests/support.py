@@ -25,3 +25,17 @@ def make(spec: str, max_workers: int = 2):
 
     return make_runner(spec, 1 if spec == "sequential" else max_workers)
 
+
+
+def md_code_cells(text: str) -> list[str]:
+    """The code cells of a lesson's MyST source (or a part of it), as a learner's kernel runs them: without
+    the cell's options (`:tags: [...]` lines, or a `---` block of them: tags, slide type) and without a
+    leading `%%watch` line (the magic's)."""
+    cells = []
+    for block in text.split("```{code-cell} ipython3\n")[1:]:
+        body = block.split("\n```", 1)[0]
+        if body.startswith("---\n"):
+            body = body.split("\n---\n", 1)[1]
+        lines = [line for line in body.splitlines() if not line.startswith((":tags:", "%%watch"))]
+        cells.append("\n".join(lines).strip("\n"))
+    return cells

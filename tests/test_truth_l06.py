@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import md_code_cells
 
 from concurrency_lab import config, info, lessons
 from concurrency_lab.lessons import races_sharing
@@ -57,13 +58,7 @@ def test_sharing_verdict_without_a_load_is_one_line():
 
 
 def _code_cells(text: str) -> list[str]:
-    """The lesson's code cells, as a learner's kernel runs them (a leading %%watch line is the magic's, dropped)."""
-    cells = []
-    for block in text.split("```{code-cell} ipython3\n")[1:]:
-        body = block.split("\n```", 1)[0]
-        lines = [line for line in body.splitlines() if not line.startswith((":tags:", "%%watch"))]
-        cells.append("\n".join(lines).strip("\n"))
-    return cells
+    return md_code_cells(text)
 
 
 def _plain_cells() -> list[str]:

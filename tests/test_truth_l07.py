@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import md_code_cells
 
 from concurrency_lab import lessons
 
@@ -76,11 +77,7 @@ def test_ctrl_c_counts_as_the_one_limit():
 def _opening_cells() -> list[str]:
     main, _ = _main_and_appendix()
     opening = main[main.index("## 1. A crash, in plain Python"):main.index("## 2. A task that raises")]
-    cells = []
-    for block in opening.split("```{code-cell} ipython3\n")[1:]:
-        body = block.split("\n```", 1)[0]
-        cells.append("\n".join(line for line in body.splitlines() if not line.startswith((":tags:", "%%watch"))))
-    return cells
+    return md_code_cells(opening)
 
 
 def test_the_opening_runs_as_the_lesson_says(capsys):

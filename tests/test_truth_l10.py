@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import md_code_cells
 
 from concurrency_lab import replay
 from concurrency_lab.lessons import beyond
@@ -138,7 +139,7 @@ def test_the_replayed_run_prints_the_load(line):
 
 def _opening_cells() -> list[str]:
     opening = LESSON[LESSON.index("## This Python, in plain code"):LESSON.index("## 1. Start methods")]
-    return [block.split("\n```", 1)[0] for block in opening.split("```{code-cell} ipython3\n")[1:]]
+    return md_code_cells(opening)
 
 
 def test_the_build_report_is_guarded_and_its_checked_line_holds(capsys):
