@@ -110,8 +110,24 @@ def test_a_thread_started_in_the_block_is_counted_from_its_start():
         spinner.join(10)
     record = watching.record
     lane = next(lane for lane in record.lanes if lane.name == "spinner")
-    # the look after the sleep comes ~0.075 s after the start (a sample every 5 ms, a look every 25 samples)
+    # the look after the sleep comes ~0.075 s after the start (a sample every 5 ms, a look every 0.1 s)
     assert record.total(lane) == pytest.approx(ran["cpu"], abs=0.03), (record.total(lane), ran)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_threads_of_a_third_of_a_second_are_found_at_every_rate(backend):
+    """The sampler looks for new threads every 0.1 s by the clock. Counted in samples, psutil's 50 a second
+    looked every 0.5 s, and two pool threads of 0.3-0.5 s could start and end between two looks, unseen."""
+    def spin(seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    with watch(backend=backend, rate=20) as watching:  # the slowest rate a lane of 0.3 s must survive
+        time.sleep(0.05)
+        with ThreadPoolExecutor(2, thread_name_prefix="brief") as pool:
+            list(pool.map(spin, [0.3, 0.3]))
+    assert sorted(lane.name for lane in lanes_named(watching.record, "brief")) == ["brief_0", "brief_1"]
 
 
 def test_sleeping_threads_stay_near_idle():

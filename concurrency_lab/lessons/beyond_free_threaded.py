@@ -33,7 +33,7 @@ __all__ = ["FREE_THREADED_RECORDING", "FREE_THREADED_WATCH", "RaceWithoutTheGil"
 FREE_THREADED_RECORDING = Path(__file__).parents[1] / "recorded" / "free-threaded" / "2-cores-amd-epyc-py3.13t.jsonl"
 #: The watch record lessons replay where no free-threaded Python is ready (same machine file as the sweep).
 FREE_THREADED_WATCH = FREE_THREADED_RECORDING.with_name("2-cores-amd-epyc-py3.13t.watch.json")
-#: Seconds the watched script may run in the child Python (section 2's code takes about 1 s).
+#: Seconds the watched script may run in the child Python (section 1's code takes about 1 s).
 WATCH_TIMEOUT_S = 120.0
 #: Within this ratio of the GIL build's time, two single-thread timings count as the same speed (a busy
 #: spell moves one fastest-of-3 timing by a few percent).
@@ -120,7 +120,7 @@ class WatchedWithoutTheGil:
                  f"cores busy: {self.record.parallelism:.2f} on average, {peak.max() if peak.size else 0:.2f} at "
                  f"the most over 0.1 s"]
         if not self.same_code:
-            lines.append("(the recording ran section 2's code as shipped, not the code passed in)")
+            lines.append("(the recording ran section 1's code as shipped, not the code passed in)")
         return "\n".join(lines)
 
     def verdict(self) -> str:
@@ -131,7 +131,7 @@ class WatchedWithoutTheGil:
 def watch_without_the_gil(code: str, found: list | None = None) -> WatchedWithoutTheGil:
     """Run `code` as a script in a free-threaded Python, watched there by `watching.watch` (the sampler is
     started by that Python, from this package, so the lanes are its threads by their `threading` names).
-    With no free-threaded Python ready, the shipped record of section 2's code, labelled as recorded."""
+    With no free-threaded Python ready, the shipped record of section 1's code, labelled as recorded."""
     import tempfile
 
     from ..children import run_child

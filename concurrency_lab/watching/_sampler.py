@@ -9,7 +9,7 @@ nothing until it ends.
 - Linux: `/proc/<pid>/task/<tid>/schedstat`, whose first number is the nanoseconds the thread has run on a
   CPU. Each file stays open and is re-read with `pread` (about 1 us), so 250 samples a second of 30 threads
   cost about 2% of one core (benchmarks/watch.py prints what it costs). The process tree comes from
-  `/proc/<pid>/task/<tid>/children`, looked at every `TREE_EVERY` samples; the OS's own tick-based
+  `/proc/<pid>/task/<tid>/children`, looked at every `TREE_S` seconds; the OS's own tick-based
   account of each thread (`stat`, utime + stime) is read at the first sample and every `OS_EVERY`, for
   the check.
 - Elsewhere (and on Linux when asked, to test it): psutil's per-thread CPU times, at a coarser rate.
@@ -27,10 +27,12 @@ import sys
 import threading
 import time
 
-#: Samples between two looks at the process tree (threads and processes that start or end): every 0.1 s
-#: at the default rate. A look costs about 0.4 ms (a file per thread), 15 times a sample; a thread or
-#: process that lives less than this can be missed.
-TREE_EVERY = 25
+#: Seconds between two looks at the process tree (threads and processes that start or end). A look costs
+#: about 0.4 ms (a file per thread), 15 times a sample; a thread or process that lives less than this can
+#: be missed. By the clock, not by a count of samples: counted, psutil's 50 samples a second (or a rate the
+#: CPU budget had lowered) looked every 0.5 s or more, and two pool threads that ran 0.4 s between two
+#: looks were never seen (the 3.13t lane, test_watch, after lesson 06's tests left threads behind).
+TREE_S = 0.1
 #: Samples between two readings of the OS's own account of every lane (for the check): every 0.5 s.
 OS_EVERY = 125
 #: Lanes that ran less than this are not read again for the check (it compares lanes of 0.2 s and more).
@@ -343,6 +345,7 @@ def main(argv: list[str]) -> int:
 
     threading.Thread(target=lifeline, daemon=True).start()
     alive = sampler.look_at_tree(0)
+    last_tree = time.perf_counter()
     sampler.sample()
     sampler.note_os(first=True)
     print("ready", flush=True)
@@ -358,7 +361,8 @@ def main(argv: list[str]) -> int:
             time.sleep(pause)  # cheaper than waiting on an event; the lifeline is looked at every sample
         else:
             t_next = time.perf_counter()  # late (a busy machine): start counting again from now
-        if n % TREE_EVERY == 0:
+        if time.perf_counter() - last_tree >= TREE_S:
+            last_tree = time.perf_counter()
             alive = sampler.look_at_tree(len(sampler.times))
         if n % OS_EVERY == 0:
             sampler.note_os(first=False)
