@@ -130,10 +130,17 @@ def test_scaling_verdicts_from_hand_made_rows():
 
 def test_small_pieces_verdict_looks_only_under_the_threshold():
     rows = (_row("pieces of 1,024 bytes", 0.1, 0.1), _row("pieces of 65,536 bytes", 0.2, 0.1))
-    assert lessons.small_pieces_verdict(lessons.ScalingReport(rows)) == (
+    assert lessons.small_pieces_verdict(lessons.ScalingReport(rows), gil_enabled=True) == (
         "piece sizes under 2048 bytes measured: 1; of those, scaled with threads: none")
     scaled = lessons.ScalingReport((_row("pieces of 512 bytes", 0.2, 0.1, 1.8),))
-    assert lessons.small_pieces_verdict(scaled).endswith("scaled with threads: pieces of 512 bytes")
+    assert lessons.small_pieces_verdict(scaled, gil_enabled=True).endswith("scaled with threads: pieces of 512 bytes")
+
+
+def test_small_pieces_verdict_says_why_small_pieces_may_scale_without_the_gil():
+    scaled = lessons.ScalingReport((_row("pieces of 512 bytes", 0.2, 0.1, 1.8),))
+    first, second = lessons.small_pieces_verdict(scaled, gil_enabled=False).splitlines()
+    assert first.endswith("scaled with threads: pieces of 512 bytes")
+    assert second.startswith("this Python runs without the GIL (a free-threaded build)")
 
 
 def test_hash_fed_in_small_pieces_does_not_scale():

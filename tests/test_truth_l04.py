@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from concurrency_lab import lessons
+from concurrency_lab import info, lessons
 from concurrency_lab.lessons import native
 from concurrency_lab.load import Load
 
@@ -91,7 +91,7 @@ def test_pieces_above_the_line_can_scale_or_not_and_the_summary_says_which():
 def test_the_small_pieces_verdict_ignores_what_big_pieces_did():
     for big in ((0.95, 1.12), (1.92, 1.9), (1.92, 1.1)):
         report = lessons.ScalingReport((_row("pieces of 1,024 bytes", 1.01, 0.96), _row("pieces of 65,536 bytes", *big)))
-        assert lessons.small_pieces_verdict(report).endswith("of those, scaled with threads: none")
+        assert lessons.small_pieces_verdict(report, gil_enabled=True).endswith("of those, scaled with threads: none")
 
 
 def test_one_piece_time_comes_from_the_sequential_run():
@@ -105,7 +105,11 @@ def test_a_real_piece_sweep_carries_its_load_and_its_sentences():
     assert report.load is not None and report.task_bytes == 1 << 20
     text = lessons.pieces_summary(report)
     assert "64 KiB (" in text and text.splitlines()[-1].startswith("other programs used ")
-    assert lessons.small_pieces_verdict(report).endswith("scaled with threads: none"), repr(report)
+    verdict = lessons.small_pieces_verdict(report)
+    if info.gil_enabled():
+        assert verdict.endswith("scaled with threads: none"), repr(report)
+    else:  # free-threaded: 1 KiB pieces measured 1.43x in a clean-clone CI run here, and the verdict says why
+        assert verdict.splitlines()[-1] == lessons.NO_GIL_PIECES, verdict
 
 
 def test_the_lesson_says_the_threshold_is_necessary_not_sufficient():
