@@ -53,7 +53,7 @@ _RUNNING: set[str] = set()
 def _hang_marked(job: tuple[str, float]) -> float:
     """Hang for `seconds` in one blocking C call (`time.sleep`), noting while it runs (under `token`) in
     this process's `_RUNNING`. One call on purpose: the exception a runner raises in a thread to end its
-    task (runners/_cancel.py) lands only at the thread's next Python instruction, after the call returns."""
+    task (runners/_cancel.py) lands only at the thread's next loop turn or call, after the call returns."""
     token, seconds = job
     _RUNNING.add(token)
     try:
