@@ -115,6 +115,27 @@ def test_a_thread_started_in_the_block_is_counted_from_its_start():
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_thread_that_ends_in_the_block_is_none_from_its_end_to_the_last_sample(backend):
+    # The sampler stops reading a lane that ended; the record still has a value for every sample.
+    def spin() -> None:
+        end = time.perf_counter() + 0.2
+        while time.perf_counter() < end:
+            pass
+
+    with watch(backend=backend) as watching:
+        time.sleep(0.15)  # past a look at the threads, so that it is read while it runs
+        spinner = threading.Thread(target=spin, name="ender")
+        spinner.start()
+        spinner.join(10)
+        time.sleep(0.3)  # past the next look, which finds it gone
+    record = watching.record
+    lane = next(lane for lane in record.lanes if lane.name == "ender")
+    assert lane.first + len(lane.cpu) == len(record.times)
+    assert lane.cpu[-1] is None and any(c is not None for c in lane.cpu)
+    assert record.total(lane) == pytest.approx(0.2, abs=0.08)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_threads_of_a_third_of_a_second_are_found_at_every_rate(backend):
     """The sampler looks for new threads every 0.1 s by the clock. Counted in samples, psutil's 50 a second
     looked every 0.5 s, and two pool threads of 0.3-0.5 s could start and end between two looks, unseen."""

@@ -6,9 +6,10 @@ would change what it watches (a thread waiting for the GIL is exactly what a les
 imports only the standard library (and psutil for the fallback), reads what the OS keeps, and writes
 nothing until it ends.
 
+What it reads is in `_readers`:
 - Linux: `/proc/<pid>/task/<tid>/schedstat`, whose first number is the nanoseconds the thread has run on a
-  CPU. Each file stays open and is re-read with `pread` (about 1 us), so 250 samples a second of 30 threads
-  cost about 2% of one core (benchmarks/watch.py prints what it costs). The process tree comes from
+  CPU. Each file stays open and is re-read with `pread` (1-4 us on a 2-vCPU VM), in a loop of its own
+  (`Sampler.sample`; benchmarks/watch.py prints what the sampler costs). The process tree comes from
   `/proc/<pid>/task/<tid>/children`, looked at every `TREE_S` seconds; the OS's own tick-based
   account of each thread (`stat`, utime + stime) is read at the first sample and every `OS_EVERY`, for
   the check.
@@ -27,6 +28,11 @@ import sys
 import threading
 import time
 
+if __package__:  # imported, as tests and tools may
+    from ._readers import ProcReader, PsutilReader
+else:  # run as a script, as the watch starts it: its folder is sys.path[0]
+    from _readers import ProcReader, PsutilReader
+
 #: Seconds between two looks at the process tree (threads and processes that start or end). A look costs
 #: about 0.4 ms (a file per thread), 15 times a sample; a thread or process that lives less than this can
 #: be missed. By the clock, not by a count of samples: counted, psutil's 50 samples a second (or a rate the
@@ -40,13 +46,21 @@ NOTE_ABOVE_NS = 100_000_000
 #: Most samples kept; a longer block is sampled at the same rate, its oldest samples are not dropped:
 #: past this many the sampler halves its rate instead (a memory bound for a block left running for hours).
 MAX_SAMPLES = 200_000
-#: The sampler's own CPU, as a share of one core, that it keeps under: on a 2-core VM, merely waking 200
-#: times a second costs ~1.7% and a sample ~1.5 us a lane, so 20 threads come to ~2.5-3%, but 200 threads
-#: would be 8% (benchmarks/watch.py prints each). Every `BUDGET_EVERY` samples it sets its rate from what
-#: a sample cost since the last look: the rate asked for, or less when that would pass the budget (200
-#: threads: ~120 a second). The rate achieved is in the record.
+#: The sampler's own CPU, as a share of one core, that it keeps under: on a 2-vCPU VM, merely waking 200
+#: times a second costs 1.2-1.8% and a read 5-15 us, so a few threads come to 1.7-3% (README, Benchmarks),
+#: but 200 new threads, each read every sample until it has been idle `QUIET_AFTER` reads, would pass 8%.
+#: Every `BUDGET_EVERY` samples it sets its rate from what a sample cost since the last look: the rate
+#: asked for, or less when that would pass the budget. The rate achieved is in the record.
 CPU_BUDGET = 0.04
 BUDGET_EVERY = 10
+#: A thread whose run time stayed the same for this many reads in a row (50 ms at 200 a second) is read
+#: only every `IDLE_EVERY`-th sample, until a read finds it has run. A read costs 5-15 us on a 2-vCPU VM
+#: (a `pread` of a schedstat file, on caches gone cold while the sampler slept), and a notebook's kernel
+#: has about 8 threads that mostly wait. What the picture gives up: a thread waking after 50 ms idle has
+#: what it ran before the read that notices spread evenly over up to `IDLE_EVERY - 1` samples (15 ms),
+#: as a new lane's is; a thread that keeps running is read every sample.
+QUIET_AFTER = 10
+IDLE_EVERY = 4
 
 
 class Lane:
@@ -63,11 +77,19 @@ class Lane:
         self.cmdline: list[str] = []
         self.ended = False
         self.born_after: int | None = None
+        self.quiet = 0
+        """Reads in a row that found it had not run (see `QUIET_AFTER`)."""
+        self.skipped = 0
+        """Samples since its last read, while it is read every `IDLE_EVERY`-th sample only."""
+        self.described_at: int | None = None
+        """A process lane's run time when its command line was last read."""
         """The sample index of the tree look before the one that found it, when it started during the watch."""
 
-    def to_json(self) -> dict:
+    def to_json(self, samples: int) -> dict:
+        """`samples`: how many the sampler took. A lane that ended was not read again: None stands for it."""
+        values = self.values + [None] * (samples - self.first - len(self.values))
         return {"key": self.key, "kind": self.kind, "pid": self.pid, "tid": self.tid, "first": self.first,
-                "values": self.values, "os_seconds": _delta(self.os_first, self.os_last),
+                "values": values, "os_seconds": _delta(self.os_first, self.os_last),
                 "run_seconds_at_os": None if self.run_first is None or self.run_last is None
                 else (self.run_last - self.run_first) / 1e9,
                 "ppid": self.ppid, "cmdline": self.cmdline, "ended": self.ended}
@@ -77,196 +99,123 @@ def _delta(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else b - a
 
 
-class ProcReader:
-    """Per-thread run time from /proc (Linux), files kept open."""
-
-    name = "proc"
-
-    def __init__(self, watched: int, me: int) -> None:
-        self.watched, self.me = watched, me
-        self.tick = os.sysconf("SC_CLK_TCK")
-        self.fds: dict[tuple[int, int], int] = {}
-        self.latest: dict[tuple[int, int], int] = {}  # run ns of each thread at its last read
-        self.looked: dict[tuple[int, int], int] = {}  # ... and at the last look for children
-        self.kids: dict[tuple[int, int], list[int]] = {}  # the children each thread had then
-
-    def processes(self) -> list[int]:
-        """The watched process and every process under it (but this sampler).
-
-        A thread's children are read again only if it ran since the last look: starting a process
-        takes CPU. With 200 sleeping threads this is what keeps a look cheap (one file per thread).
-        """
-        found, todo = [], [self.watched]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            for name in _listdir(f"/proc/{pid}/task"):
-                key = (pid, int(name))
-                ran = self.latest.get(key)
-                if ran is None or ran != self.looked.get(key) or key not in self.kids:
-                    children = [int(c) for c in _read(f"/proc/{pid}/task/{name}/children").split()]
-                    self.kids[key] = [c for c in children if c != self.me]
-                    if ran is not None:
-                        self.looked[key] = ran
-                todo.extend(self.kids[key])
-        return found
-
-    def threads(self, pid: int) -> list[int]:
-        return [int(t) for t in _listdir(f"/proc/{pid}/task")]
-
-    def run_ns(self, pid: int, tid: int) -> int | None:
-        fd = self.fds.get((pid, tid))
-        if fd is None:
-            try:
-                fd = self.fds[(pid, tid)] = os.open(f"/proc/{pid}/task/{tid}/schedstat", os.O_RDONLY)
-            except OSError:
-                return None
-        try:
-            raw = os.pread(fd, 64, 0)
-        except OSError:
-            raw = b""
-        if not raw:  # the thread ended
-            os.close(self.fds.pop((pid, tid)))
-            return None
-        value = self.latest[(pid, tid)] = int(raw.split(None, 1)[0])
-        return value
-
-    def os_seconds(self, pid: int, tid: int | None) -> float | None:
-        """The OS's tick-based account (utime + stime) of a thread, or of a whole process."""
-        path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
-        text = _read(path)
-        if not text:
-            return None
-        fields = text.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / self.tick
-
-    def describe(self, pid: int) -> tuple[int, list[str]]:
-        stat = _read(f"/proc/{pid}/stat")
-        ppid = int(stat.rsplit(")", 1)[1].split()[1]) if stat else 0
-        return ppid, [a for a in _read(f"/proc/{pid}/cmdline").split("\0") if a]
-
-
-class PsutilReader:
-    """Per-thread CPU times from psutil: macOS, Windows, or Linux when asked. Coarser (OS ticks)."""
-
-    name = "psutil"
-
-    def __init__(self, watched: int, me: int) -> None:
-        import psutil
-
-        self.psutil, self.watched, self.me = psutil, watched, me
-        self.cache: dict[int, dict[int, float]] = {}
-
-    def processes(self) -> list[int]:
-        try:
-            root = self.psutil.Process(self.watched)
-            return [self.watched] + [p.pid for p in root.children(recursive=True) if p.pid != self.me]
-        except self.psutil.Error:
-            return []
-
-    def threads(self, pid: int) -> list[int]:
-        try:
-            times = {t.id: t.user_time + t.system_time for t in self.psutil.Process(pid).threads()}
-        except self.psutil.Error:
-            times = {}
-        self.cache[pid] = times
-        return list(times)
-
-    def run_ns(self, pid: int, tid: int) -> int | None:
-        seconds = self.cache.get(pid, {}).get(tid)
-        return None if seconds is None else int(seconds * 1e9)
-
-    def os_seconds(self, pid: int, tid: int | None) -> float | None:
-        try:
-            proc = self.psutil.Process(pid)
-            if tid is None:
-                t = proc.cpu_times()
-                return t.user + t.system
-            return self.cache.get(pid, {}).get(tid)
-        except self.psutil.Error:
-            return None
-
-    def describe(self, pid: int) -> tuple[int, list[str]]:
-        try:
-            proc = self.psutil.Process(pid)
-            return proc.ppid(), proc.cmdline()
-        except self.psutil.Error:
-            return 0, []
-
-
-def _listdir(path: str) -> list[str]:
-    try:
-        return os.listdir(path)
-    except OSError:
-        return []
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError:
-        return ""
-
-
 class Sampler:
     """The sampling loop and what it has seen so far."""
 
     def __init__(self, reader: ProcReader | PsutilReader, period: float) -> None:
         self.reader, self.period = reader, period
         self.times: list[int] = []
+        self.stamp = self.times.append
         self.lanes: dict[str, Lane] = {}
         self.members: dict[int, list[int]] = {}  # process pid -> its threads, as last seen
         self.last: dict[int, dict[int, int]] = {}  # process pid -> {thread: run ns at the last sample}
         self.dead: dict[int, int] = {}  # process pid -> run ns of its threads that ended
         self.last_look: int | None = None  # the sample index of the last look at the tree
+        self.reads: list[tuple[Lane, int | None, list]] = []  # what each sample reads, and how (`_route`)
+        self.born: list[Lane] = []
+        self.changed = False  # lanes were found since the last `_route`  # lanes found after the first look, not read yet (`_backfill`)
 
     def look_at_tree(self, n: int) -> bool:
         """Refresh which threads and processes exist; False once the watched process is gone."""
         reader = self.reader
+        for lane, fd, _ in self.reads:  # what each thread has run, for `processes` to tell who ran since
+            if fd is not None and lane.values and lane.values[-1] is not None:
+                reader.latest[(lane.pid, lane.tid)] = lane.values[-1]
         procs = reader.processes()
         if reader.watched not in procs or not reader.threads(reader.watched):
             return False
         for pid in procs:
-            self.members[pid] = reader.threads(pid)
+            before, self.members[pid] = self.members.get(pid, ()), reader.threads(pid)
             if pid == reader.watched:
+                known = set(before)
                 for tid in self.members[pid]:
-                    self._lane(f"t{tid}", "thread", pid, tid, n)
+                    if tid not in known:
+                        self._lane(f"t{tid}", "thread", pid, tid, n)
             else:
                 self._lane(f"p{pid}", "process", pid, 0, n)
                 lane = self.lanes[f"p{pid}"]
                 # Read again while it lives: a child seen between fork and exec still had its parent's
                 # command line (a forkserver looked like a forked copy of the kernel). A zombie (exited,
                 # not yet reaped) reads as an empty command line: keep the last one it had.
-                if not lane.ended:
+                # Only if it ran since (an exec takes CPU): idle pool workers and forkservers are common.
+                ran = lane.values[-1] if lane.values else None
+                if not lane.ended and (ran is None or ran != lane.described_at):
                     ppid, cmdline = reader.describe(pid)
                     if cmdline:
-                        lane.ppid, lane.cmdline = ppid, cmdline
+                        lane.ppid, lane.cmdline, lane.described_at = ppid, cmdline, ran
         self.last_look = n
+        if self.changed:
+            self._route()
         return True
+
+    def _route(self) -> None:
+        """The living lanes, each with what `sample` reads it by: with /proc, a thread's schedstat, open;
+        otherwise (a process, every lane under psutil, a thread already gone) None, for the reader."""
+        self.changed = False
+        proc = isinstance(self.reader, ProcReader)
+        self.reads = []
+        for lane in self.lanes.values():
+            if not lane.ended:
+                fd = self.reader.open(lane.pid, lane.tid) if proc and lane.kind == "thread" else None
+                self.reads.append((lane, fd, lane.values))
 
     def _lane(self, key: str, kind: str, pid: int, tid: int, n: int) -> None:
         if key not in self.lanes:
+            self.changed = True
             lane = self.lanes[key] = Lane(key, kind, pid, tid, n)
             lane.values = [None] * (n - lane.first)
             lane.born_after = self.last_look
+            if lane.born_after is not None:
+                self.born.append(lane)
             if kind == "process":
                 lane.ppid, lane.cmdline = self.reader.describe(pid)
 
     def sample(self) -> None:
+        """Read every living lane once. A lane that ended is not read again (`Lane.to_json` fills it in).
+
+        Its cost is most of the sampler's own CPU: a /proc thread is read with no call into the reader, and
+        a lane that has not run for `QUIET_AFTER` reads is read only every `IDLE_EVERY`-th sample until it
+        runs again (`_spread` fills the samples between)."""
         reader = self.reader
-        self.times.append(time.perf_counter_ns())
-        if isinstance(reader, PsutilReader):
-            for pid in self.members:
+        self.stamp(time.perf_counter_ns())
+        ended = False
+        if not isinstance(reader, ProcReader):
+            for pid in self.members:  # psutil: one call per process refreshes all its threads' times
                 reader.threads(pid)
-        for lane in self.lanes.values():
-            value = None
-            if not lane.ended:
+        pread = os.pread
+        for lane, fd, values in self.reads:
+            if lane.quiet >= QUIET_AFTER and lane.skipped < IDLE_EVERY - 1:
+                lane.skipped += 1
+                values.append(values[-1])  # as if it had not run; the next read says
+                continue
+            if fd is None:
                 value = reader.run_ns(lane.pid, lane.tid) if lane.kind == "thread" else self._process_ns(lane.pid)
-                lane.ended = value is None
-            lane.values.append(value)
-            if lane.born_after is not None and value is not None:
-                self._backfill(lane)
+            else:
+                try:
+                    raw = pread(fd, 64, 0)
+                except OSError:  # the thread ended and was reaped
+                    raw = b""
+                value = int(raw.split(None, 1)[0]) if raw else None
+            if value is None:
+                if fd is not None:
+                    reader.close(lane.pid, lane.tid)
+                lane.ended = ended = True
+                continue
+            if values and value == values[-1]:
+                lane.quiet += 1
+            else:
+                if lane.skipped:
+                    _spread(values, lane.skipped, value)
+                lane.quiet = 0
+            lane.skipped = 0
+            values.append(value)
+        if ended:
+            self._route()
+        if self.born:
+            for lane in self.born:
+                if not lane.ended and lane.values and lane.values[-1] is not None:
+                    self._backfill(lane)
+            self.born = [lane for lane in self.born if lane.born_after is not None and not lane.ended]
 
     def _backfill(self, lane: Lane) -> None:
         """Spread what a lane ran before it was found evenly back to the tree look before, where it must
@@ -284,7 +233,8 @@ class Sampler:
         if span <= 0 or n <= p:
             return
         lane.first = p
-        lane.values = [value * (times[j] - times[p]) // span for j in range(p, n)] + [value]
+        # the same list, not a new one: `reads` holds it
+        lane.values[:] = [value * (times[j] - times[p]) // span for j in range(p, n)] + [value]
 
     def _process_ns(self, pid: int) -> int | None:
         """A process's run time: its living threads' plus those that ended (so it never goes down);
@@ -320,6 +270,15 @@ class Sampler:
                 lane.os_last, lane.run_last = seconds, run
 
 
+def _spread(values: list, skipped: int, value: int) -> None:
+    """The last `skipped` samples were not read (an idle thread): spread what it ran between the read
+    before them and this one's `value` evenly over them, as `Sampler._backfill` does for a new lane."""
+    before = values[-skipped - 1]
+    step = (value - before) / (skipped + 1)
+    for j in range(1, skipped + 1):
+        values[-skipped - 1 + j] = before + int(step * j)
+
+
 def _keep_to_budget(sampler: Sampler, asked: float, window: tuple[float, float, int]) -> tuple[float, float, int]:
     """Set the period from what a sample cost in the last window: the rate asked for, unless that would
     cost more than `CPU_BUDGET` of a core, then the rate that costs 95% of it."""
@@ -334,14 +293,14 @@ def main(argv: list[str]) -> int:
     me = os.getpid()
     reader = ProcReader(watched, me) if backend == "proc" else PsutilReader(watched, me)
     sampler = Sampler(reader, period)
-    closed = threading.Event()
+    closed: list[bool] = []  # not an Event: looked at every sample, and a list's truth costs no call
 
     def lifeline() -> None:  # our standard input closes when the watching block ends or its process dies
         try:
             while os.read(0, 4096):  # the raw fd: a buffered stdin would hold a lock at exit
                 pass
         finally:
-            closed.set()
+            closed.append(True)
 
     threading.Thread(target=lifeline, daemon=True).start()
     alive = sampler.look_at_tree(0)
@@ -354,29 +313,33 @@ def main(argv: list[str]) -> int:
     asked = period
     window = (time.process_time(), time.perf_counter(), len(sampler.times))
     n = 1
-    while alive and not closed.is_set():
+    # The loop runs 200 times a second, each time on caches gone cold while it slept: every name is local
+    # and every call that is not needed is left out (benchmarks/watch.py prints what it costs).
+    clock, sleep, sample = time.perf_counter, time.sleep, sampler.sample
+    while alive and not closed:
         t_next += sampler.period
-        pause = t_next - time.perf_counter()
-        if pause > 0:
-            time.sleep(pause)  # cheaper than waiting on an event; the lifeline is looked at every sample
+        now = clock()
+        if t_next > now:
+            sleep(t_next - now)  # cheaper than waiting on an event; the lifeline is looked at every sample
+            now = t_next
         else:
-            t_next = time.perf_counter()  # late (a busy machine): start counting again from now
-        if time.perf_counter() - last_tree >= TREE_S:
-            last_tree = time.perf_counter()
+            t_next = now  # late (a busy machine): start counting again from now
+        if now - last_tree >= TREE_S:
+            last_tree = now
             alive = sampler.look_at_tree(len(sampler.times))
         if n % OS_EVERY == 0:
             sampler.note_os(first=False)
-        sampler.sample()
+        sample()
         n += 1
         if n % BUDGET_EVERY == 0:
             window = _keep_to_budget(sampler, asked, window)
-        if len(sampler.times) >= MAX_SAMPLES and sampler.period < 1.0:
-            sampler.period *= 2  # a very long block: fewer samples, same picture
+            if len(sampler.times) >= MAX_SAMPLES and sampler.period < 1.0:
+                sampler.period *= 2  # a very long block: fewer samples, same picture
     sampler.sample()
     sampler.note_os(first=False)
     loop_cpu = time.process_time() - cpu0
     json.dump({"backend": reader.name, "watched": watched, "sampler_pid": me, "times": sampler.times,
-               "lanes": [lane.to_json() for lane in sampler.lanes.values()],
+               "lanes": [lane.to_json(len(sampler.times)) for lane in sampler.lanes.values()],
                "sampler_cpu": loop_cpu, "watched_gone": not alive}, sys.stdout)
     sys.stdout.flush()
     return 0
