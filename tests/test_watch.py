@@ -117,10 +117,13 @@ def test_a_thread_started_in_the_block_is_counted_from_its_start():
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_thread_that_ends_in_the_block_is_none_from_its_end_to_the_last_sample(backend):
     # The sampler stops reading a lane that ended; the record still has a value for every sample.
+    ran = {}
+
     def spin() -> None:
-        end = time.perf_counter() + 0.2
+        c0, end = time.thread_time(), time.perf_counter() + 0.2
         while time.perf_counter() < end:
             pass
+        ran["cpu"] = time.thread_time() - c0
 
     with watch(backend=backend) as watching:
         time.sleep(0.15)  # past a look at the threads, so that it is read while it runs
@@ -132,7 +135,8 @@ def test_a_thread_that_ends_in_the_block_is_none_from_its_end_to_the_last_sample
     lane = next(lane for lane in record.lanes if lane.name == "ender")
     assert lane.first + len(lane.cpu) == len(record.times)
     assert lane.cpu[-1] is None and any(c is not None for c in lane.cpu)
-    assert record.total(lane) == pytest.approx(0.2, abs=0.08)
+    # what it ran, not 0.2 s: with two CPU hogs on 2 cores it got about half of its wall (CI here, .ci/loaded)
+    assert record.total(lane) == pytest.approx(ran["cpu"], abs=0.03), (record.total(lane), ran)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
