@@ -135,8 +135,14 @@ def test_a_thread_that_ends_in_the_block_is_none_from_its_end_to_the_last_sample
     lane = next(lane for lane in record.lanes if lane.name == "ender")
     assert lane.first + len(lane.cpu) == len(record.times)
     assert lane.cpu[-1] is None and any(c is not None for c in lane.cpu)
-    # what it ran, not 0.2 s: with two CPU hogs on 2 cores it got about half of its wall (CI here, .ci/loaded)
-    assert record.total(lane) == pytest.approx(ran["cpu"], abs=0.03), (record.total(lane), ran)
+    # What it ran, not 0.2 s: with two CPU hogs on 2 cores it got about half of its wall (CI here, .ci/loaded).
+    # What it ran after its last read is lost: a thread that is gone cannot be read. So the lane may fall short
+    # by up to the wall from that read to the next sample (psutil at 50 a second, with three test runs sharing
+    # 2 cores in CI's matrix: 0.15 s against 0.197 s), and by an OS tick (10 ms) of psutil's resolution.
+    last = lane.first + max(k for k, c in enumerate(lane.cpu) if c is not None)
+    lost = record.times[last + 1] - record.times[last]
+    total, tick = record.total(lane), 0.011
+    assert ran["cpu"] - lost - tick <= total <= ran["cpu"] + tick, (total, ran, lost)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
