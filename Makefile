@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/watch.py
 	$(BIN)/python benchmarks/gil_release.py
 	$(BIN)/python benchmarks/where_time_goes.py
+	$(BIN)/python benchmarks/call_paths.py
 
 ## make lessons: sync each notebooks/NN_topic.md into its .ipynb (jupytext), execute it (SMALL mode, as CI checks it), strip the solutions' outputs, sync again
 lessons: $(STAMP)

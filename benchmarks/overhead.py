@@ -10,10 +10,13 @@ Targets (judged on the median):
                our speedup / raw speedup >= 0.97 (speedup = sequential wall /
                parallel wall, all three measured in the same repeat; warm pools,
                each side run twice per repeat in ABBA order so steady drift cancels;
-               fresh pools for every repeat, so no one process's speed decides it).
+               fresh pools for every repeat, made in an order that turns each repeat,
+               so no one process's speed decides it).
                Beside it, for information, a control: raw against a second,
                identical raw pool in the same ABBA order. It should be 1; how far
                it strays is this machine's noise floor for the comparison.
+               Then the paths crossed: ours' workers called as raw's map calls
+               them, raw's called through ours' `call_timed`, each against raw.
                Beside each pool, the parent's and the workers' CPU per warm run.
 * cpu-*-cold   the same tasks on a pool made, run and shut down inside the
                timing (`with ProcessRunner(...)` against `with ProcessPoolExecutor(...)`),
@@ -58,6 +61,8 @@ from _stats import cell, summary  # benchmarks/ is on sys.path when a script her
 
 WORKERS = 2
 HEAVY = ("pandas", "matplotlib", "ipywidgets", "numpy", "IPython")
+#: The warm runs' sides: each pool called its own way, then each side's processes called the other's way.
+PATH_SIDES = ("ours", "raw", "twin", "ours_rawpath", "raw_ourspath")
 now = time.perf_counter
 
 
@@ -231,8 +236,8 @@ def bench_cpu(repeats: int, task_s: float, tasks: int, targets: Targets) -> dict
                if m in multiprocessing.get_all_start_methods()]
     n = calibrate("cpu", task_s)
     items = [n] * tasks
-    keys = ("ours_warm", "raw_warm", "ours_cold", "raw_cold", "control",
-            *(f"{side}_{who}_cpu" for side in ("ours", "raw", "twin") for who in ("parent", "workers")))
+    keys = ("ours_warm", "raw_warm", "ours_cold", "raw_cold", "control", "ours_rawpath", "raw_ourspath",
+            *(f"{side}_{who}_cpu" for side in PATH_SIDES for who in ("parent", "workers")))
     cols = {m: {k: [] for k in keys} for m in methods}
     seq_s: list[float] = []
     outside: dict[str, list[float]] = {m: [] for m in methods}
@@ -249,7 +254,7 @@ def bench_cpu(repeats: int, task_s: float, tasks: int, targets: Targets) -> dict
         seq_s.append(now() - t0)
         for m in (methods if r % 2 == 0 else methods[::-1]):
             with ExitStack() as stack:
-                _cpu_repeat(r, m, *_fresh_pools(stack, m, ProcessRunner), items, cols[m], outside[m], ProcessRunner)
+                _cpu_repeat(r, m, *_fresh_pools(stack, m, ProcessRunner, r), items, cols[m], outside[m], ProcessRunner)
 
     out: dict = {"n": n, "task_s": task_s, "tasks": tasks, "sequential_s": summary(seq_s)}
     spread = max(seq_s) / min(seq_s) - 1
@@ -279,6 +284,11 @@ def bench_cpu(repeats: int, task_s: float, tasks: int, targets: Targets) -> dict
         out[m]["control_raw_vs_raw"] = summary(control)
         print(f"   {'':<11} (info) control, raw / an identical raw pool, same ABBA: {cell(control, 1, 3)}; "
               f"its distance from 1 is this machine's noise floor")
+        crossed = {side: cols[m][side] for side in ("ours_rawpath", "raw_ourspath")}
+        out[m]["crossed_paths"] = {side: summary(v) for side, v in crossed.items()}
+        print(f"   {'':<11} (info) the same processes called the other way, raw wall / its wall, same ABBA: "
+              f"ours' workers through raw's map {cell(crossed['ours_rawpath'], 1, 3)}, raw's workers through "
+              f"ours' call_timed {cell(crossed['raw_ourspath'], 1, 3)}")
         out[m]["cpu_ms"] = _print_cpu(cols[m])
         out[m]["ours_outside_wall_ms"] = summary([x * 1e3 for x in outside[m]])
         print(f"   {'':<11} (info) warm runner.run() time outside record.wall: {cell(outside[m], 1e3, 2)} ms per run")
@@ -289,44 +299,55 @@ def _print_cpu(c: dict) -> dict:
     """The parent's and the workers' CPU per warm run, for each pool: where a gap in the ratio comes from."""
     ms = {key[:-4]: summary([x * 1e3 for x in c[key]]) for key in c if key.endswith("_cpu")}
     for who, what in (("parent", "the parent's CPU (every thread)"), ("workers", "the 2 workers' CPU")):
-        cells = ", ".join(f"{side} {cell(c[f'{side}_{who}_cpu'], 1e3, 1)}" for side in ("ours", "raw", "twin"))
+        cells = ", ".join(f"{side} {cell(c[f'{side}_{who}_cpu'], 1e3, 1)}" for side in PATH_SIDES)
         print(f"   {'':<11} (info) per warm run, {what}, ms: {cells}")
     return ms
 
 
-def _fresh_pools(stack: ExitStack, m: str, runner_cls) -> tuple:
+def _fresh_pools(stack: ExitStack, m: str, runner_cls, r: int) -> tuple:
     """Ours, raw and an identical raw twin, started fresh for one repeat and primed (every worker imports
     `workloads` before timing); `stack` closes them.
 
     Fresh for every repeat, not kept for the whole benchmark: the same tasks take 2 to 6% more or less CPU
     in one pool's workers than in another's, for the life of those processes (benchmarks/where_time_goes.py,
     benchmarks/README.md), so one pool against one pool measured those processes, not the code.
+    Made in turn, the first of the three changing every repeat (`r`): a worker's speed can depend on
+    what its forkserver or parent had done before forking it, so no side keeps the same place.
     """
     from concurrency_lab.workloads import cpu
 
-    ours = stack.enter_context(runner_cls(WORKERS, start_method=m))  # starts it; closes it at the end
-    raw = stack.enter_context(raw_process_pool(multiprocessing.get_context(m), WORKERS))
-    # the control: a second raw pool, the same in every way, timed against the first
-    twin = stack.enter_context(raw_process_pool(multiprocessing.get_context(m), WORKERS))
-    ours.run(cpu, [1000] * 4 * WORKERS)
-    for pool in (raw, twin):
-        list(pool.map(cpu, [1000] * 4 * WORKERS))
-    return ours, raw, twin
+    ctx = multiprocessing.get_context(m)
+    makers = {"ours": lambda: runner_cls(WORKERS, start_method=m),  # `with` starts it and closes it
+              "raw": lambda: raw_process_pool(ctx, WORKERS),
+              "twin": lambda: raw_process_pool(ctx, WORKERS)}  # the control: the same as raw in every way
+    order = list(makers)[r % 3:] + list(makers)[:r % 3]
+    pools = {side: stack.enter_context(makers[side]()) for side in order}
+    for side in order:
+        if side == "ours":
+            pools[side].run(cpu, [1000] * 4 * WORKERS)
+        else:
+            list(pools[side].map(cpu, [1000] * 4 * WORKERS))
+    return pools["ours"], pools["raw"], pools["twin"]
 
 
 def _cpu_repeat(r: int, m: str, ours, raw, twin, items: list, c: dict, outside: list, runner_cls) -> None:
-    """One repeat of one start method: warm ours/raw, the raw/twin control, then cold ours/raw,
-    alternating who goes first."""
+    """One repeat of one start method: warm ours/raw, the raw/twin control, the two crossed paths, then
+    cold ours/raw, alternating who goes first."""
+    from concurrency_lab._worker import call_timed
     from concurrency_lab.workloads import cpu
 
     def warm(side: str) -> float:
-        pool = raw if side == "raw" else twin
-        pids = ours.worker_pids if side == "ours" else list(pool._processes)
+        pool = twin if side == "twin" else raw
+        pids = ours.worker_pids if side.startswith("ours") else list(pool._processes)
         before = cpu_now(pids)
         if side == "ours":
             t, rec = timed(ours.run, cpu, items)
             assert rec.ok, rec.failures[:1]
             outside.append(t - rec.wall)
+        elif side == "ours_rawpath":  # ours' worker processes, called the way raw's map calls them
+            t = timed(lambda: list(ours._pool.map(cpu, items)))[0]
+        elif side == "raw_ourspath":  # raw's worker processes, called the way ours calls them
+            t = timed(lambda: [f.result() for f in [raw.submit(call_timed, cpu, x) for x in items]])[0]
         else:
             t = timed(lambda: list(pool.map(cpu, items)))[0]
         parent, workers = cpu_since(before, pids)
@@ -357,6 +378,10 @@ def _cpu_repeat(r: int, m: str, ours, raw, twin, items: list, c: dict, outside: 
     c["raw_warm"].append(raw_s)
     twin_s, raw_s = abba("twin", "raw")  # the control, scored like the target: raw wall / other wall
     c["control"].append(raw_s / twin_s)
+    # The paths apart from the processes: the same processes, called the other side's way (benchmarks/README)
+    for cross in ("ours_rawpath", "raw_ourspath"):
+        cross_s, raw_s = abba(cross, "raw")
+        c[cross].append(raw_s / cross_s)
     alternate(r, lambda: cold("ours"), lambda: cold("raw"))
 
 

@@ -57,3 +57,35 @@ def test_a_script_without_a_main_guard_gets_an_explanation(tmp_path, method):
     assert out.returncode != 0
     assert 'if __name__ == "__main__":' in out.stderr
     assert "WorkerStartError" in out.stderr
+
+
+PRELOADED = textwrap.dedent(
+    """
+    import sys
+
+    def imported(name):
+        return name in sys.modules
+
+    if __name__ == "__main__":  # nothing of ours imported at the top: the forkserver preloads this file
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrency_lab.runners import ProcessRunner
+
+        with ProcessRunner(1, start_method="forkserver") as runner:  # starts this process's forkserver
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as raw:
+                print(raw.submit(imported, "concurrency_lab._worker").result(timeout=30),
+                      runner.run(imported, ["__mp_main__"]).results[0])
+    """
+)
+
+
+@pytest.mark.skipif("forkserver" not in config.available_start_methods(), reason="no forkserver here")
+def test_the_forkserver_preloads_our_worker_module_and_still_main(tmp_path):
+    """Workers inherit `concurrency_lab._worker` from the forkserver instead of importing it after the fork
+    (`processes.preload_in_forkserver`): a raw pool's worker from the same forkserver has it before any
+    task of ours ran there, and the script itself is still preloaded, as the standard library does."""
+    script = tmp_path / "preload.py"
+    script.write_text(PRELOADED)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True"]
