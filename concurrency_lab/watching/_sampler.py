@@ -9,7 +9,10 @@ nothing until it ends.
 What it reads is in `_readers`:
 - Linux: `/proc/<pid>/task/<tid>/schedstat`, whose first number is the nanoseconds the thread has run on a
   CPU. Each file stays open and is re-read with `pread` (1-4 us on a 2-vCPU VM), in a loop of its own
-  (`Sampler.sample`; benchmarks/watch.py prints what the sampler costs). The process tree comes from
+  (`Sampler.sample`; benchmarks/watch.py prints what the sampler costs). Each sample first reads the
+  watched process's CPU clock (`ProcReader.process_clock`, one system call): when it has not moved, no
+  thread of it ran, and none is read. A process under the watched one is one lane, read whole in one
+  call from its own CPU clock, which also counts its threads that ended. The process tree comes from
   `/proc/<pid>/task/<tid>/children`, looked at every `TREE_S` seconds; the OS's own tick-based
   account of each thread (`stat`, utime + stime) is read at the first sample and every `OS_EVERY`, for
   the check.
@@ -77,13 +80,13 @@ class Lane:
         self.cmdline: list[str] = []
         self.ended = False
         self.born_after: int | None = None
+        """The sample index of the tree look before the one that found it, when it started during the watch."""
         self.quiet = 0
         """Reads in a row that found it had not run (see `QUIET_AFTER`)."""
         self.skipped = 0
         """Samples since its last read, while it is read every `IDLE_EVERY`-th sample only."""
         self.described_at: int | None = None
         """A process lane's run time when its command line was last read."""
-        """The sample index of the tree look before the one that found it, when it started during the watch."""
 
     def to_json(self, samples: int) -> dict:
         """`samples`: how many the sampler took. A lane that ended was not read again: None stands for it."""
@@ -111,26 +114,36 @@ class Sampler:
         self.last: dict[int, dict[int, int]] = {}  # process pid -> {thread: run ns at the last sample}
         self.dead: dict[int, int] = {}  # process pid -> run ns of its threads that ended
         self.last_look: int | None = None  # the sample index of the last look at the tree
-        self.reads: list[tuple[Lane, int | None, list]] = []  # what each sample reads, and how (`_route`)
-        self.born: list[Lane] = []
-        self.changed = False  # lanes were found since the last `_route`  # lanes found after the first look, not read yet (`_backfill`)
+        self.reads: list[tuple[Lane, int | None, list, int | None]] = []  # what each sample reads, and how (`_route`)
+        self.born: list[Lane] = []  # lanes found after the first look, not read yet (`_backfill`)
+        self.changed = False  # lanes were found since the last `_route`
+        # The watched process's CPU clock, and what it read at the last sample (`sample`: when it has not
+        # moved, none of its threads ran, and none needs reading)
+        self.whole = ProcReader.process_clock(reader.watched) if isinstance(reader, ProcReader) else None
+        self.whole_ns: int | None = None
 
     def look_at_tree(self, n: int) -> bool:
         """Refresh which threads and processes exist; False once the watched process is gone."""
         reader = self.reader
-        for lane, fd, _ in self.reads:  # what each thread has run, for `processes` to tell who ran since
-            if fd is not None and lane.values and lane.values[-1] is not None:
-                reader.latest[(lane.pid, lane.tid)] = lane.values[-1]
+        for lane, fd, values, cid in self.reads:  # what each thread has run, for `processes` to tell who ran
+            if values and values[-1] is not None:
+                if fd is not None:
+                    reader.latest[(lane.pid, lane.tid)] = values[-1]
+                elif cid is not None:  # a process, read whole: if it ran, any of its threads may have
+                    for tid in self.members.get(lane.pid, ()):
+                        reader.latest[(lane.pid, tid)] = values[-1]
         procs = reader.processes()
         if reader.watched not in procs or not reader.threads(reader.watched):
             return False
         for pid in procs:
             before, self.members[pid] = self.members.get(pid, ()), reader.threads(pid)
             if pid == reader.watched:
-                known = set(before)
+                known, now = set(before), set(self.members[pid])
                 for tid in self.members[pid]:
                     if tid not in known:
                         self._lane(f"t{tid}", "thread", pid, tid, n)
+                for tid in known - now:  # ended and gone: `sample` may not read it again to find out
+                    self._ended(self.lanes.get(f"t{tid}"))
             else:
                 self._lane(f"p{pid}", "process", pid, 0, n)
                 lane = self.lanes[f"p{pid}"]
@@ -149,15 +162,24 @@ class Sampler:
         return True
 
     def _route(self) -> None:
-        """The living lanes, each with what `sample` reads it by: with /proc, a thread's schedstat, open;
-        otherwise (a process, every lane under psutil, a thread already gone) None, for the reader."""
+        """The living lanes, each with what `sample` reads it by: with /proc, a thread's schedstat, open,
+        or a process's CPU clock (`ProcReader.process_clock`); otherwise (every lane under psutil, a thread
+        already gone) None and None, for the reader."""
         self.changed = False
         proc = isinstance(self.reader, ProcReader)
         self.reads = []
         for lane in self.lanes.values():
             if not lane.ended:
-                fd = self.reader.open(lane.pid, lane.tid) if proc and lane.kind == "thread" else None
-                self.reads.append((lane, fd, lane.values))
+                thread = lane.kind == "thread"
+                fd = self.reader.open(lane.pid, lane.tid) if proc and thread else None
+                cid = ProcReader.process_clock(lane.pid) if proc and not thread else None
+                self.reads.append((lane, fd, lane.values, cid))
+
+    def _ended(self, lane: Lane | None) -> None:
+        if lane is not None and not lane.ended:
+            lane.ended = self.changed = True
+            if isinstance(self.reader, ProcReader):
+                self.reader.close(lane.pid, lane.tid)
 
     def _lane(self, key: str, kind: str, pid: int, tid: int, n: int) -> None:
         if key not in self.lanes:
@@ -175,27 +197,45 @@ class Sampler:
 
         Its cost is most of the sampler's own CPU: a /proc thread is read with no call into the reader, and
         a lane that has not run for `QUIET_AFTER` reads is read only every `IDLE_EVERY`-th sample until it
-        runs again (`_spread` fills the samples between)."""
+        runs again (`_spread` fills the samples between). When the watched process's CPU clock has not
+        moved since the last sample, none of its threads ran: each one whose last value was read keeps it,
+        exactly, with no read (an idle kernel, a block that sleeps or awaits)."""
         reader = self.reader
         self.stamp(time.perf_counter_ns())
-        ended = False
-        if not isinstance(reader, ProcReader):
+        ended = still = False
+        pread, clock = os.pread, time.clock_gettime_ns
+        if self.whole is not None:
+            try:
+                total = clock(self.whole)
+            except OSError:  # gone: the next look at the tree ends the watch
+                total = None
+            still = total is not None and total == self.whole_ns
+            self.whole_ns = total
+        else:
             for pid in self.members:  # psutil: one call per process refreshes all its threads' times
                 reader.threads(pid)
-        pread = os.pread
-        for lane, fd, values in self.reads:
+        for lane, fd, values, cid in self.reads:
+            if still and fd is not None and not lane.skipped and values and values[-1] is not None:
+                lane.quiet += 1  # read before this sample's clock, and the clock has not moved since
+                values.append(values[-1])
+                continue
             if lane.quiet >= QUIET_AFTER and lane.skipped < IDLE_EVERY - 1:
                 lane.skipped += 1
                 values.append(values[-1])  # as if it had not run; the next read says
                 continue
-            if fd is None:
-                value = reader.run_ns(lane.pid, lane.tid) if lane.kind == "thread" else self._process_ns(lane.pid)
-            else:
+            if fd is not None:
                 try:
                     raw = pread(fd, 64, 0)
                 except OSError:  # the thread ended and was reaped
                     raw = b""
                 value = int(raw.split(None, 1)[0]) if raw else None
+            elif cid is not None:
+                try:
+                    value = clock(cid)
+                except OSError:  # the process ended and was reaped
+                    value = None
+            else:
+                value = reader.run_ns(lane.pid, lane.tid) if lane.kind == "thread" else self._process_ns(lane.pid)
             if value is None:
                 if fd is not None:
                     reader.close(lane.pid, lane.tid)
@@ -237,8 +277,8 @@ class Sampler:
         lane.values[:] = [value * (times[j] - times[p]) // span for j in range(p, n)] + [value]
 
     def _process_ns(self, pid: int) -> int | None:
-        """A process's run time: its living threads' plus those that ended (so it never goes down);
-        None once none is left."""
+        """A process's run time under psutil: its living threads' plus those that ended (so it never goes
+        down); None once none is left. (With /proc, the process's CPU clock gives the same in one call.)"""
         now = {}
         for tid in self.members.get(pid, ()):
             value = self.reader.run_ns(pid, tid)
