@@ -7,6 +7,7 @@ per sample, and that nothing is lost by them.
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import time
@@ -38,10 +39,14 @@ def test_a_child_process_counts_threads_it_ran_between_two_looks():
     """A process lane is read whole, from the process's CPU clock, which keeps what its ended threads ran.
     Summed from the threads each look found, most of these 0.32 s were lost."""
     with watch() as watched:
-        done = subprocess.run([sys.executable, "-c", SHORT_THREADS], capture_output=True, text=True,
-                              timeout=60, check=True)
-    used = float(done.stdout)
-    lane = next(lane for lane in watched.record.lanes if lane.kind == "process" and "subprocess" in lane.name)
+        child = subprocess.Popen([sys.executable, "-c", SHORT_THREADS], stdout=subprocess.PIPE, text=True)
+        try:
+            out, _ = child.communicate(timeout=60)
+        finally:
+            child.kill()
+            child.wait(10)
+    used = float(out)
+    (lane,) = [lane for lane in watched.record.lanes if lane.kind == "process" and lane.pid == child.pid]
     # What it ran after its last read (its exit) is not in the lane; what it printed leaves that out too.
     assert watched.record.total(lane) == pytest.approx(used, rel=0.1, abs=0.03), (watched.record.total(lane), used)
 
@@ -72,6 +77,19 @@ def _recording_clock(monkeypatch, clock_id: int) -> list[int]:
     return seen
 
 
+def _until_still(clock_id: int, timeout: float = 10.0) -> None:
+    """Wait until the process's CPU clock stays the same over 20 ms, on a machine however busy."""
+    deadline = time.monotonic() + timeout
+    before = time.clock_gettime_ns(clock_id)
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = time.clock_gettime_ns(clock_id)
+        if now == before:
+            return
+        before = now
+    raise AssertionError(f"the child still ran after {timeout} s")
+
+
 @pytest.mark.parametrize("program, runs", [("import time; time.sleep(60)", False),
                                            ("while True: pass", True)])
 def test_a_process_that_has_not_run_since_the_last_sample_is_not_read_again(monkeypatch, program, runs):
@@ -80,9 +98,14 @@ def test_a_process_that_has_not_run_since_the_last_sample_is_not_read_again(monk
     between two samples 5 ms apart depends on the machine's load and tick, so only that is asserted.)"""
     from concurrency_lab.watching import _readers, _sampler
 
-    child = subprocess.Popen([sys.executable, "-c", program])
+    monkeypatch.setattr(_sampler, "QUIET_AFTER", 10**9)  # no idle lane: `_spread` would rewrite skipped samples
+    child = subprocess.Popen([sys.executable, "-c", f"print('ready', flush=True)\n{program}"],
+                             stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.5)  # past its start-up
+        assert select.select([child.stdout], [], [], 60)[0], "the child did not start in 60 s"
+        assert child.stdout.readline() == "ready\n"
+        if not runs:
+            _until_still(_readers.ProcReader.process_clock(child.pid))  # its print done, its sleep begun
         sampler = _sampler.Sampler(_readers.ProcReader(child.pid, os.getpid()), 0.005)
         assert sampler.look_at_tree(0)
         sampler.sample()

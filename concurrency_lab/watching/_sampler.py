@@ -142,7 +142,7 @@ class Sampler:
                 for tid in self.members[pid]:
                     if tid not in known:
                         self._lane(f"t{tid}", "thread", pid, tid, n)
-                for tid in known - now:  # ended and gone: `sample` may not read it again to find out
+                for tid in known - now if now else ():  # ended and gone: `sample` may not read it again
                     self._ended(self.lanes.get(f"t{tid}"))
             else:
                 self._lane(f"p{pid}", "process", pid, 0, n)
@@ -232,8 +232,8 @@ class Sampler:
             elif cid is not None:
                 try:
                     value = clock(cid)
-                except OSError:  # the process ended and was reaped
-                    value = None
+                except OSError:  # reaped (then None here too), or a kernel that refuses the clock
+                    value = self._process_ns(lane.pid)
             else:
                 value = reader.run_ns(lane.pid, lane.tid) if lane.kind == "thread" else self._process_ns(lane.pid)
             if value is None:
