@@ -51,6 +51,30 @@ def test_the_guarded_script_passes():
     assert feedback.ok, feedback.message
 
 
+def test_two_workers_lines_run_together_still_pass():
+    """Unbuffered (PYTHONUNBUFFERED=1), two workers' prints can meet before a newline; seen with two CPU hogs."""
+    feedback = basics._run_feedback("worker 1: 1 squared is 1worker 0: 0 squared is 0\n\nexit codes: [0, 0]\n",
+                                    timed_out=False, returncode=0)
+    assert feedback.ok, feedback.message
+
+
+def test_the_script_runs_buffered_whatever_this_process_was_given(monkeypatch):
+    """As `python spawn_safe.py` runs in a pipe: no PYTHONUNBUFFERED passed on from the kernel or CI."""
+    from concurrency_lab import children
+
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    given = {}
+    real = children.run_script
+
+    def run_script(source, *args, env=None, **kwargs):
+        given["env"] = env
+        return real(source, *args, env=env, **kwargs)
+
+    monkeypatch.setattr(children, "run_script", run_script)
+    assert lessons.check_spawn_safe(GUARDED).ok
+    assert given["env"] is not None and "PYTHONUNBUFFERED" not in given["env"] and "PATH" in given["env"]
+
+
 def test_a_script_that_never_ends_is_killed_and_named(monkeypatch):
     monkeypatch.setattr(basics, "SPAWN_CHECK_TIMEOUT_S", 3.0)
     hangs = GUARDED.replace("    print(f\"worker", "    import time; time.sleep(60)\n    print(f\"worker"
