@@ -44,13 +44,23 @@ def _slides_of(path: Path) -> tuple[int, int]:
     return kinds.count("slide"), kinds.count("subslide")
 
 
+def _names(session: dict, name: str) -> bool:
+    """Whether a session listed by /api/sessions is the lesson's. JupyterLab's SessionContext starts a
+    session under a temporary path, a UUID in the file's folder, and moves it to the file only once the
+    server has answered with the kernel (`startNew({path: uuid})`, then `setPath`); its `name` is the
+    file's from the start. On a loaded machine a kernel can sit in that window for a minute: a clean-clone
+    CI listed path '8ea9e60a-...', name '02_cpu_bound_and_the_gil.ipynb', state 'starting'."""
+    paths = (session.get("path", ""), session.get("name", ""), (session.get("notebook") or {}).get("name", ""))
+    return any(str(p).endswith(name) for p in paths)
+
+
 def _kernel_started_for(lab, name: str, timeout_s: float = OPEN_TIMEOUT_MS / 1000) -> tuple[bool, object]:
     """(whether the slideshow is live: a session for the lesson has a kernel, or, the server being this
     module's own and this its first test, a kernel has a connection; what the server listed last).
 
-    The kernel alone is the fallback because once, in a full `make test` here, the server started and
-    connected the slideshow's kernel but 60 s of polling never matched a session for the lesson; alone
-    the test passed. What the server listed is in the failure message, to tell why next time."""
+    Matching by `path` alone missed a session still under its temporary path (see _names), and the
+    kernel, still starting, had no connection yet: a clean-clone CI failed so after 60 s. What the
+    server listed is in the failure message, to tell why next time."""
     deadline, listed = time.monotonic() + timeout_s, None
     while time.monotonic() < deadline:
         try:
@@ -58,7 +68,7 @@ def _kernel_started_for(lab, name: str, timeout_s: float = OPEN_TIMEOUT_MS / 100
         except OSError as why:  # a busy server: ask again
             listed = repr(why)
         else:
-            if any(s["path"].endswith(name) and s.get("kernel") for s in listed["sessions"]) \
+            if any(_names(s, name) and s.get("kernel") for s in listed["sessions"]) \
                     or any(k.get("connections", 0) > 0 for k in listed["kernels"]):
                 return True, listed
         time.sleep(0.2)
