@@ -24,7 +24,8 @@ KIND_COLORS = {"thread": OKABE_ITO["blue"], "process": OKABE_ITO["vermillion"]}
 def watch_lanes(record: Any, ax: Axes | None = None) -> Axes:
     """One lane per thread or process that used the CPU; its height in each sample interval is the share
     of it spent on a CPU (full: all of it). Threads that take turns and processes that run at once look
-    as they are."""
+    as they are. A thread too brief to be sampled (`Lane.at_exit`) is drawn hatched and says so: its
+    height is what it ran, spread evenly over its life, not when it ran."""
     ax = _fresh(ax)
     lanes = list(record.active_lanes())
     t = np.asarray(record.times)
@@ -32,8 +33,10 @@ def watch_lanes(record: Any, ax: Axes | None = None) -> Axes:
         base = -y - 0.45
         busy = np.minimum(record.busy(lane), 1.0)
         if len(busy):
-            ax.stairs(base + 0.6 * busy, t, baseline=base, fill=True, color=KIND_COLORS[lane.kind], gid=GID)
-        ax.text(0.002, -y + 0.2, f"{lane.name}  ({record.total(lane):.2f} CPU s)", transform=ax.get_yaxis_transform(),
+            ax.stairs(base + 0.6 * busy, t, baseline=base, fill=True, color=KIND_COLORS[lane.kind], gid=GID,
+                      **({"alpha": 0.45, "hatch": "//"} if lane.at_exit else {}))
+        how = ", too brief to sample: its own clock at its end" if lane.at_exit else ""
+        ax.text(0.002, -y + 0.2, f"{lane.name}  ({record.total(lane):.2f} CPU s{how})", transform=ax.get_yaxis_transform(),
                 fontsize=FONT_SIZE - 3, va="center", gid=GID)  # above its lane: the plot keeps its width
     ax.set_yticks([])
     ax.set_ylim(-max(len(lanes), 1) + 0.45, 0.5)

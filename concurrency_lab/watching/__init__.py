@@ -16,6 +16,7 @@ the watched process is gone: it is never left behind.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import subprocess
@@ -28,7 +29,7 @@ from typing import Any
 
 from .. import config, info
 from ..load import LoadMeter
-from ._names import Names
+from ._names import Ended, Names
 from .record import Lane, WatchRecord
 
 #: Samples a second: fine enough to see the GIL's 5 ms hand-offs (an interval of 5 ms), cheap enough for
@@ -199,16 +200,78 @@ def _record(raw: dict, names: Names | None, meter: LoadMeter, code: str) -> Watc
     t0 = raw["times"][0]
     times = tuple((t - t0) / 1e9 for t in raw["times"])
     by_pid = {lane["pid"]: lane for lane in raw["lanes"] if lane["kind"] == "process"}
+    if names is not None:
+        _narrow(raw, names.began)
     lanes = tuple(Lane(name=_name(lane, raw["watched"], names, by_pid), kind=lane["kind"], pid=lane["pid"],
                        thread_id=lane["tid"], first=lane["first"],
                        cpu=tuple(None if v is None else v / 1e9 for v in lane["values"]),
                        os_cpu_s=lane["os_seconds"], sampled_cpu_s=lane["run_seconds_at_os"])
                   for lane in raw["lanes"])
+    if names is not None:
+        unseen = _unseen(names.ended, raw, lanes)
+        ids = {lane.thread_id for lane in unseen}  # found by a look, gone before its first read: no lane twice
+        lanes = tuple(lane for lane in lanes if lane.thread_id not in ids or any(c is not None for c in lane.cpu))
+        lanes += unseen
     ours = sum(_total(lane.cpu) for lane in lanes) + raw["sampler_cpu"]
     return WatchRecord(times=times, lanes=lanes, backend=raw["backend"], sampler_cpu_s=raw["sampler_cpu"],
                        load=meter.read(ours_s=ours), cores=info.logical_cores(), t0_ns=t0, code=code,
                        meta={"watched_pid": raw["watched"], "watched_gone": raw["watched_gone"],
                              "small": config.SMALL})
+
+
+def _narrow(raw: dict, began: list[tuple[int, int]]) -> None:
+    """What a thread ran before the sampler found it was spread back to the look before (`_sampler`'s
+    `_backfill`): all that is known from outside. A thread started in the watch notes when its `run`
+    began (`Names.began`); its share is spread from then instead, and it is idle before. (Without this a
+    thread of 10 ms found by a look drew as a fifth of a core for the whole 0.1 s before it.)"""
+    t = raw["times"]
+    by_tid: dict[int, list[int]] = {}
+    for tid, ns in began:
+        by_tid.setdefault(tid, []).append(ns)
+    for lane in raw["lanes"]:
+        found = lane.get("found")
+        if lane["kind"] != "thread" or found is None or lane["tid"] not in by_tid:
+            continue
+        first, values = lane["first"], lane["values"]
+        start = next((ns for ns in by_tid[lane["tid"]] if t[first] <= ns < t[found]), None)
+        if start is None or values[found - first] is None:
+            continue
+        value, span = values[found - first], t[found] - start
+        for j in range(first, found):
+            values[j - first] = value * max(t[j] - start, 0) // span
+
+
+def _unseen(ended: list[Ended], raw: dict, seen: tuple[Lane, ...]) -> tuple[Lane, ...]:
+    """A lane for each thread that started and ended during the watch without the sampler seeing it: it
+    lived between two looks for new threads (`_sampler.TREE_S`). What it ran is its own CPU clock as it
+    ended (`_names.Ended`), spread evenly over its life, as the sampler spreads what a thread it finds late
+    ran before it was found. A thread the sampler did see, over the same time, keeps its sampled lane (the
+    OS can give a thread's id to a later one: matched by id and by time)."""
+    t = raw["times"]
+    lanes = []
+    if len(t) < 2:
+        return ()
+    for end in ended:
+        began, over = max(end.began_ns, t[0]), min(end.ended_ns, t[-1])
+        if end.cpu_ns <= 0 or over < began or any(_covers(lane, t, end) for lane in seen):
+            continue
+        first = min(max(bisect.bisect_right(t, began) - 1, 0), len(t) - 2)
+        last = min(max(bisect.bisect_left(t, over), first + 1), len(t) - 1)  # an interval at least
+        span = max(end.ended_ns - end.began_ns, 1)
+        cpu: list[float | None] = [end.cpu_ns * min(max(t[j] - end.began_ns, 0), span) / span / 1e9
+                                   for j in range(first, last + 1)]
+        cpu += [None] * (len(t) - first - len(cpu))
+        lanes.append(Lane(name=end.name, kind="thread", pid=raw["watched"], thread_id=end.thread_id,
+                          first=first, cpu=tuple(cpu), at_exit=True))
+    return tuple(lanes)
+
+
+def _covers(lane: Lane, t: list[int], end: Ended) -> bool:
+    """Whether `lane` is the sampler's own lane for the thread that `end` tells of."""
+    if lane.kind != "thread" or lane.thread_id != end.thread_id:
+        return False
+    read = [lane.first + i for i, c in enumerate(lane.cpu) if c is not None]
+    return bool(read) and t[read[0]] <= end.ended_ns and t[read[-1]] >= end.began_ns
 
 
 def _total(cpu: tuple[float | None, ...]) -> float:

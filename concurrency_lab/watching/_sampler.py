@@ -81,6 +81,8 @@ class Lane:
         self.ended = False
         self.born_after: int | None = None
         """The sample index of the tree look before the one that found it, when it started during the watch."""
+        self.found: int | None = None
+        """The sample that first read it, when what it ran before was spread back to `born_after` (`_backfill`)."""
         self.quiet = 0
         """Reads in a row that found it had not run (see `QUIET_AFTER`)."""
         self.skipped = 0
@@ -95,7 +97,7 @@ class Lane:
                 "values": values, "os_seconds": _delta(self.os_first, self.os_last),
                 "run_seconds_at_os": None if self.run_first is None or self.run_last is None
                 else (self.run_last - self.run_first) / 1e9,
-                "ppid": self.ppid, "cmdline": self.cmdline, "ended": self.ended}
+                "ppid": self.ppid, "cmdline": self.cmdline, "ended": self.ended, "found": self.found}
 
 
 def _delta(a: float | None, b: float | None) -> float | None:
@@ -265,14 +267,15 @@ class Sampler:
         other programs' load and as idle cores (a free-threaded Python's two pool threads ran 0.1 s,
         both cores busy, before the look that found them, and the picture showed nothing there). Spread
         evenly, a lane never runs more than all of each interval (its run time cannot pass the time since
-        it started), and threads that took turns in that window add up to what they ran together.
+        it started), and threads that took turns in that window add up to what they ran together. The
+        watch, told by a thread as it ends when it began, narrows this to its start (`watching._narrow`).
         """
         p, n, times = lane.born_after, len(self.times) - 1, self.times
         lane.born_after = None
         value, span = lane.values[-1], times[n] - times[p]
         if span <= 0 or n <= p:
             return
-        lane.first = p
+        lane.first, lane.found = p, n
         # the same list, not a new one: `reads` holds it
         lane.values[:] = [value * (times[j] - times[p]) // span for j in range(p, n)] + [value]
 

@@ -46,6 +46,9 @@ class Lane:
     """The OS's own account of the CPU it used (tick-based), over part of the block; None if unknown."""
     sampled_cpu_s: float | None = None
     """The sampled CPU over the same part, to compare with `os_cpu_s`."""
+    at_exit: bool = False
+    """A thread the sampler never saw: it started and ended between two of its looks for new threads.
+    Its CPU is the thread's own clock as it ended (`time.thread_time`), spread evenly over its life."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,11 @@ class WatchRecord:
         lines = [f"watched {self.wall:.2f} s: {len(self.active_lanes())} busy lane(s) of {len(self.lanes)}, "
                  f"{self.cpu_time:.2f} CPU s, parallelism {self.parallelism:.2f} (cores busy on average); "
                  f"{self.rate:.0f} samples/s ({self.backend})", self.load.note()]
+        short = [lane.name for lane in self.lanes if lane.at_exit]
+        if short:
+            named = ", ".join(short[:4]) + (", ..." if len(short) > 4 else "")
+            lines.append(f"{len(short)} thread(s) lived too briefly to be sampled ({named}): each lane is "
+                         "the thread's own CPU clock at its end, spread evenly over its life")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
