@@ -208,10 +208,10 @@ def _record(raw: dict, names: Names | None, meter: LoadMeter, code: str) -> Watc
                        os_cpu_s=lane["os_seconds"], sampled_cpu_s=lane["run_seconds_at_os"])
                   for lane in raw["lanes"])
     if names is not None:
-        unseen = _unseen(names.ended, raw, lanes)
+        unseen = _unseen(names.ended, raw)
         ids = {lane.thread_id for lane in unseen}  # found by a look, gone before its first read: no lane twice
         lanes = tuple(lane for lane in lanes if lane.thread_id not in ids or any(c is not None for c in lane.cpu))
-        lanes += unseen
+        lanes += tuple(unseen)
     ours = sum(_total(lane.cpu) for lane in lanes) + raw["sampler_cpu"]
     return WatchRecord(times=times, lanes=lanes, backend=raw["backend"], sampler_cpu_s=raw["sampler_cpu"],
                        load=meter.read(ours_s=ours), cores=info.logical_cores(), t0_ns=t0, code=code,
@@ -221,56 +221,59 @@ def _record(raw: dict, names: Names | None, meter: LoadMeter, code: str) -> Watc
 
 def _narrow(raw: dict, began: list[tuple[int, int]]) -> None:
     """What a thread ran before the sampler found it was spread back to the look before (`_sampler`'s
-    `_backfill`): all that is known from outside. A thread started in the watch notes when its `run`
-    began (`Names.began`); its share is spread from then instead, and it is idle before. (Without this a
-    thread of 10 ms found by a look drew as a fifth of a core for the whole 0.1 s before it.)"""
+    `_backfill`): all that is known from outside. A thread started in the watch notes when its `start()`
+    was called (`Names.began`), before which it did not exist; its share is spread from then instead, and
+    it is idle before. (Without this a thread of 10 ms found by a look drew as a fifth of a core for the
+    whole 0.1 s before it.) Of the threads the OS gave the same id, it is the last started before the
+    sample that found it."""
     t = raw["times"]
-    by_tid: dict[int, list[int]] = {}
-    for tid, ns in began:
-        by_tid.setdefault(tid, []).append(ns)
     for lane in raw["lanes"]:
         found = lane.get("found")
-        if lane["kind"] != "thread" or found is None or lane["tid"] not in by_tid:
+        if lane["kind"] != "thread" or found is None or lane["values"][found - lane["first"]] is None:
             continue
         first, values = lane["first"], lane["values"]
-        start = next((ns for ns in by_tid[lane["tid"]] if t[first] <= ns < t[found]), None)
-        if start is None or values[found - first] is None:
+        start = max((ns for tid, ns in began if tid == lane["tid"] and ns < t[found]), default=None)
+        if start is None or start <= t[first]:
             continue
         value, span = values[found - first], t[found] - start
         for j in range(first, found):
             values[j - first] = value * max(t[j] - start, 0) // span
 
 
-def _unseen(ended: list[Ended], raw: dict, seen: tuple[Lane, ...]) -> tuple[Lane, ...]:
-    """A lane for each thread that started and ended during the watch without the sampler seeing it: it
+def _unseen(ended: list[Ended], raw: dict) -> list[Lane]:
+    """A lane for each thread that started and ended during the watch without the sampler reading it: it
     lived between two looks for new threads (`_sampler.TREE_S`). What it ran is its own CPU clock as it
     ended (`_names.Ended`), spread evenly over its life, as the sampler spreads what a thread it finds late
-    ran before it was found. A thread the sampler did see, over the same time, keeps its sampled lane (the
-    OS can give a thread's id to a later one: matched by id and by time)."""
+    ran before it was found (and never more than all of each interval: Windows counts a thread's CPU in
+    ticks of 15.6 ms). A thread the sampler read keeps its sampled lane (the OS can give a thread's id to a
+    later one: matched by id and by the time it was read)."""
     t = raw["times"]
-    lanes = []
     if len(t) < 2:
-        return ()
+        return []
+    lanes = []
     for end in ended:
         began, over = max(end.began_ns, t[0]), min(end.ended_ns, t[-1])
-        if end.cpu_ns <= 0 or over < began or any(_covers(lane, t, end) for lane in seen):
+        if end.cpu_ns <= 0 or over < began or any(_read_while(lane, t, end) for lane in raw["lanes"]):
             continue
         first = min(max(bisect.bisect_right(t, began) - 1, 0), len(t) - 2)
         last = min(max(bisect.bisect_left(t, over), first + 1), len(t) - 1)  # an interval at least
         span = max(end.ended_ns - end.began_ns, 1)
-        cpu: list[float | None] = [end.cpu_ns * min(max(t[j] - end.began_ns, 0), span) / span / 1e9
+        ran = min(end.cpu_ns, span)
+        cpu: list[float | None] = [ran * min(max(t[j] - end.began_ns, 0), span) / span / 1e9
                                    for j in range(first, last + 1)]
         cpu += [None] * (len(t) - first - len(cpu))
         lanes.append(Lane(name=end.name, kind="thread", pid=raw["watched"], thread_id=end.thread_id,
                           first=first, cpu=tuple(cpu), at_exit=True))
-    return tuple(lanes)
+    return lanes
 
 
-def _covers(lane: Lane, t: list[int], end: Ended) -> bool:
-    """Whether `lane` is the sampler's own lane for the thread that `end` tells of."""
-    if lane.kind != "thread" or lane.thread_id != end.thread_id:
+def _read_while(lane: dict, t: list[int], end: Ended) -> bool:
+    """Whether the sampler read `lane` while the thread that `end` tells of lived: then it is that thread's
+    (reads, not the values spread back before the sample that found it)."""
+    if lane["kind"] != "thread" or lane["tid"] != end.thread_id:
         return False
-    read = [lane.first + i for i, c in enumerate(lane.cpu) if c is not None]
+    first = lane["first"] if lane.get("found") is None else lane["found"]
+    read = [first + i for i, v in enumerate(lane["values"][first - lane["first"]:]) if v is not None]
     return bool(read) and t[read[0]] <= end.ended_ns and t[read[-1]] >= end.began_ns
 
 

@@ -8,11 +8,11 @@ program runs as it would; both are put back when the watch ends. Threads that ex
 named from `threading.enumerate()`. Threads started some other way (`_thread.start_new_thread`) keep their
 id as their name.
 
-A thread started while a watch is on also notes, as its `run` returns, what it ran: its own CPU clock
-(`time.thread_time_ns`, which counts from its start) with when it began and ended (`Ended`). The sampler
-looks for new threads every 0.1 s (`_sampler.TREE_S`), so a thread that starts and ends between two looks
-is never read from outside; this note is all that is known of it, and the record draws its lane from it.
-Two clock reads and a list append per thread, in the thread itself, as it ends.
+A thread started while a watch is on also notes, as it ends, what it ran: its own CPU clock
+(`time.thread_time_ns`, which counts from its start), with the time its `start()` was called and the time
+it ended (`Ended`). The sampler looks for new threads every 0.1 s (`_sampler.TREE_S`), so a thread that
+starts and ends between two looks is never read from outside; this note is all that is known of it, and
+the record draws its lane from it. Two clock reads and a list append per thread, in the thread itself.
 """
 
 from __future__ import annotations
@@ -24,13 +24,19 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+#: What `Thread._bootstrap_inner` calls last, in the thread itself, after `run` has returned and any
+#: exception from it has gone to `threading.excepthook` (CPython 3.11-3.13: `finally: self._delete()`).
+#: Hooked there, not around `run`, so a traceback from the thread shows no frame of the watch's. Private:
+#: on a Python whose threads do not call it, brief threads have no lane, as before (`Names._time_thread`).
+_AT_END = "_delete"
+
 #: What a multiprocessing process's target says about its role.
 _TARGET_ROLES = {"_process_worker": "pool worker", "worker": "Pool worker"}
 
 
 class Ended(NamedTuple):
-    """A thread started during a watch, as its `run` returned: `time.perf_counter_ns()` (the sampler's clock)
-    at its `run`'s start and end, and its own CPU clock then."""
+    """A thread started during a watch, as it ended: `time.perf_counter_ns()` (the sampler's clock) when its
+    `start()` was called (it did not exist before) and as it ended, and its own CPU clock then."""
 
     thread_id: int
     name: str
@@ -46,12 +52,17 @@ class Names:
         self.threads: dict[int, str] = {t.native_id: t.name for t in threading.enumerate() if t.native_id}
         self.processes: dict[int, str] = {}
         self.ended: list[Ended] = []
-        self.began: list[tuple[int, int]] = []
-        """(thread id, `time.perf_counter_ns()`) as each thread started in the watch began its `run`."""
+        self._started: list[tuple[threading.Thread, int]] = []
         self._restore: list[Callable[[], None]] = []
 
+    @property
+    def began(self) -> list[tuple[int, int]]:
+        """(thread id, `time.perf_counter_ns()` when its `start()` was called) for each thread started in
+        the watch, in the order they were started."""
+        return [(t.native_id, ns) for t, ns in self._started if t.native_id]
+
     def __enter__(self) -> Names:
-        self._wrap(threading.Thread, "start", self._thread_started, before=self._time_run)
+        self._wrap(threading.Thread, "start", self._thread_started, before=self._time_thread)
         self._wrap(multiprocessing.process.BaseProcess, "start", self._process_started)
         return self
 
@@ -63,44 +74,45 @@ class Names:
                 self.threads[t.native_id] = t.name
 
     def _wrap(self, cls: type, name: str, after: Callable[[Any, str], None],
-              before: Callable[[Any], None] | None = None) -> None:
+              before: Callable[[Any], Callable[[], None] | None] | None = None) -> None:
+        """`cls.name` calls `before` (which may give back how to undo itself, should the original raise),
+        the original, then `after`, until the watch ends."""
         original = cls.__dict__[name]
 
         @functools.wraps(original)
         def start(obj: Any, *args: Any, **kwargs: Any) -> Any:
             target = getattr(getattr(obj, "_target", None), "__name__", "")  # start() forgets it
-            if before is not None:
-                before(obj)
-            result = original(obj, *args, **kwargs)
+            undo = before(obj) if before is not None else None
+            try:
+                result = original(obj, *args, **kwargs)
+            except BaseException:
+                if undo is not None:
+                    undo()
+                raise
             after(obj, target)
             return result
 
         setattr(cls, name, start)
         self._restore.append(lambda: setattr(cls, name, original))
 
-    def _time_run(self, thread: threading.Thread) -> None:
-        """Have `thread` note what it ran as its `run` returns (an attribute of this thread only, so a
-        subclass's own `run` is the one timed; taken off again at the end, leaving no cycle behind)."""
-        run = thread.run
-        if getattr(run, "_concurrency_lab_timed", False):  # started twice: start() refuses the second
-            return
-        ended, begun = self.ended, self.began
+    def _time_thread(self, thread: threading.Thread) -> Callable[[], None] | None:
+        """Have `thread` note what it ran as it ends (`_AT_END`, an attribute of this thread only, taken
+        off again then: no cycle is left). Not a thread already started: `start()` refuses it."""
+        if thread.ident is not None or not callable(getattr(threading.Thread, _AT_END, None)):
+            return None
+        original, ended, began = getattr(thread, _AT_END), self.ended, time.perf_counter_ns()
 
-        def timed_run() -> None:
-            began = time.perf_counter_ns()
-            begun.append((threading.get_native_id(), began))
+        def at_end() -> None:
             try:
-                run()
-            finally:
                 ended.append(Ended(threading.get_native_id(), thread.name, began, time.perf_counter_ns(),
                                    time.thread_time_ns()))
-                thread.__dict__.pop("run", None)
+            finally:
+                thread.__dict__.pop(_AT_END, None)
+                original()
 
-        timed_run._concurrency_lab_timed = True  # type: ignore[attr-defined]
-        try:
-            thread.run = timed_run  # type: ignore[method-assign]
-        except (AttributeError, TypeError):  # a subclass that will not have it: the sampler alone sees it
-            pass
+        thread.__dict__[_AT_END] = at_end
+        self._started.append((thread, began))
+        return lambda: thread.__dict__.pop(_AT_END, None)
 
     def _thread_started(self, thread: threading.Thread, target: str) -> None:
         if thread.native_id:
